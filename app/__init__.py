@@ -1,0 +1,41 @@
+"""digitdraw: draw a digit, four nets read it, corrections teach them.
+
+The factory follows Flask's tutorial app: settings, logging, one blueprint per concern and the CLI
+commands are wired here, and each gunicorn worker builds its own app (and its own TensorFlow state).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from flask import Flask  # noqa: E402
+
+from app.config import ROOT, Settings  # noqa: E402
+from app.logs import configure_logging  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    settings = Settings.from_env().replace(config or {})
+    configure_logging(settings.log_level)
+    app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_SORT_KEYS=False)
+    app.config.update(config or {})
+    app.extensions["settings"] = settings
+
+    from app import api, pages
+    from app.cli import register_commands
+    from app.errors import register_error_handlers
+    from app.serving import load_ensemble
+
+    register_error_handlers(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    register_commands(app)
+    load_ensemble(app, settings)
+    return app

@@ -1,0 +1,126 @@
+"""`flask --app app train | evaluate`: reproducible training and the figures of the model card."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import numpy as np
+from flask import Flask
+
+from app.data import mnist, pendigits
+from app.ensemble import Ensemble
+from app.evaluation import ensemble_accuracies
+from app.model_files import CNN_FILE, FNN_FILE, load_shipped
+from app.training import History, train_cnn, train_fnn
+
+VALIDATION = 5000  # the last training images, held out for the curves
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _scaled(images: np.ndarray) -> np.ndarray:
+    return images.astype(np.float32) / 255.0
+
+
+def _measure(ensemble: Ensemble, data: mnist.Mnist, pen_digits: list[pendigits.PenDigit]) -> dict[str, dict]:
+    figures = {"mnist_test": ensemble_accuracies(ensemble, _scaled(data.x_test), data.y_test)}
+    held_out = pendigits.held_out(pen_digits)
+    if held_out:
+        x, y = pendigits.as_arrays(held_out)
+        figures["pendigits_held_out_writers"] = ensemble_accuracies(ensemble, x, y) | {"digits": len(y)}
+    return figures
+
+
+def _plot_curves(histories: dict[str, History], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, history in histories.items():
+        epochs = range(1, len(history.loss) + 1)
+        left.plot(epochs, history.loss, label=name)
+        right.plot(epochs, [100 * a for a in history.val_accuracy], label=name)
+    left.set(title="training loss (augmented batches)", xlabel="epoch", yscale="log")
+    right.set(title="validation accuracy, % (5,000 held-out MNIST)", xlabel="epoch", ylim=(97, 100))
+    for axis in (left, right):
+        axis.legend()
+        axis.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("train")
+    @click.option("--data", "data_dir", default="data/mnist", type=click.Path(path_type=Path), show_default=True)
+    @click.option("--out", default="models", type=click.Path(path_type=Path), show_default=True)
+    @click.option("--seed", default=1, show_default=True)
+    @click.option("--fnn-epochs", default=40, show_default=True)
+    @click.option("--cnn-epochs", default=20, show_default=True)
+    @click.option("--pendigits", "pendigits_file", default=str(pendigits.DEFAULT_FILE), type=click.Path(path_type=Path))
+    def train(data_dir: Path, out: Path, seed: int, fnn_epochs: int, cnn_epochs: int, pendigits_file: Path) -> None:
+        """Train both nets on MNIST (downloaded into --data if absent) + pendigits writers 1–10; write weights + card."""
+        data = mnist.load(data_dir)
+        x, y = _scaled(data.x_train), data.y_train
+        x_val, y_val = x[-VALIDATION:], y[-VALIDATION:]
+        pen_digits = pendigits.parse(pendigits_file) if pendigits_file.exists() else []
+        pen_train = [d for d in pen_digits if d.writer in pendigits.TRAIN_WRITERS]
+        pen_x, pen_y = pendigits.training_arrays(pen_train, seed) if pen_train else (x[:0], y[:0])
+        x_fit = np.concatenate([x[:-VALIDATION], pen_x])
+        y_fit = np.concatenate([y[:-VALIDATION], pen_y])
+        out.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        fnn, fnn_history = train_fnn(x_fit, y_fit, x_val, y_val, seed=seed, epochs=fnn_epochs)
+        fnn_seconds = time.monotonic() - started
+        cnn, cnn_history = train_cnn(x_fit, y_fit, x_val, y_val, seed=seed, epochs=cnn_epochs)
+        cnn_seconds = time.monotonic() - started - fnn_seconds
+        fnn.save(out / FNN_FILE)
+        cnn.save(out / CNN_FILE)
+        _plot_curves({"fnn": fnn_history, "cnn": cnn_history}, out / "training-curves.png")
+        card = {
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": "flask --app app train " + shlex.join(sys.argv[2:]),
+            "seed": seed,
+            "epochs": {"fnn": fnn_epochs, "cnn": cnn_epochs},
+            "training_seconds": {"fnn": round(fnn_seconds), "cnn": round(cnn_seconds)},
+            "data": {
+                "mnist_idx_sha256": data.checksums,
+                "mnist_train_images": len(x) - VALIDATION,
+                "mnist_validation_images": VALIDATION,
+                "pendigits_train_writers": sorted(pendigits.TRAIN_WRITERS) if pen_train else [],
+                "pendigits_train_images": len(pen_y),
+                "pendigits_held_out_writers": sorted(pendigits.HELD_OUT_WRITERS),
+            },
+            "curves": {
+                "fnn": {"loss": fnn_history.loss, "val_accuracy": fnn_history.val_accuracy},
+                "cnn": {"loss": cnn_history.loss, "val_accuracy": cnn_history.val_accuracy},
+            },
+            "accuracy": _measure(Ensemble.from_shipped(fnn, cnn), data, pen_digits),
+            "files": {name: _sha256(out / name) for name in (FNN_FILE, CNN_FILE)},
+        }
+        if pendigits_file.exists():
+            card["data"]["pendigits_sha256"] = _sha256(pendigits_file)
+        (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+        click.echo(json.dumps(card["accuracy"], indent=2))
+
+    @app.cli.command("evaluate")
+    @click.option("--data", "data_dir", default="data/mnist", type=click.Path(path_type=Path), show_default=True)
+    @click.option("--models", "model_dir", default="models", type=click.Path(path_type=Path), show_default=True)
+    @click.option("--pendigits", "pendigits_file", default=str(pendigits.DEFAULT_FILE), type=click.Path(path_type=Path))
+    def evaluate(data_dir: Path, model_dir: Path, pendigits_file: Path) -> None:
+        """Accuracy of the shipped weights on the MNIST test set and on pendigits drawn as on the canvas."""
+        fnn, cnn = load_shipped(model_dir)
+        pen_digits = pendigits.parse(pendigits_file) if pendigits_file.exists() else []
+        figures = _measure(Ensemble.from_shipped(fnn, cnn), mnist.load(data_dir), pen_digits)
+        click.echo(json.dumps(figures, indent=2))

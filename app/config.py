@@ -1,0 +1,51 @@
+"""Settings read from the environment, so that one build runs anywhere (12-factor)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app can be told; each field maps to one DIGITDRAW_* variable."""
+
+    model_dir: Path = ROOT / "models"
+    data_dir: Path = ROOT / "var"
+    log_level: str = "INFO"
+    max_request_bytes: int = 3 * 1024 * 1024
+    tf_threads: int = 1
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            model_dir=Path(env.get("DIGITDRAW_MODEL_DIR", cls.model_dir)),
+            data_dir=Path(env.get("DIGITDRAW_DATA_DIR", cls.data_dir)),
+            log_level=env.get("DIGITDRAW_LOG_LEVEL", cls.log_level).upper(),
+            max_request_bytes=_env_int("DIGITDRAW_MAX_REQUEST_BYTES", cls.max_request_bytes),
+            tf_threads=_env_int("DIGITDRAW_TF_THREADS", cls.tf_threads),
+            s3_bucket=env.get("DIGITDRAW_S3_BUCKET", cls.s3_bucket),
+            s3_prefix=env.get("DIGITDRAW_S3_PREFIX", cls.s3_prefix),
+        )
+
+    def replace(self, overrides: dict[str, Any]) -> Settings:
+        """Apply test or caller overrides; unknown keys are kept as Flask config only."""
+        known = {f.name for f in fields(self)}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key, value in overrides.items():
+            name = key.lower()
+            if name in known:
+                values[name] = Path(value) if name.endswith("_dir") else value
+        return Settings(**values)

@@ -1,0 +1,72 @@
+"""Four nets, one answer.
+
+`fnn` and `cnn` are the shipped weights and never change; `fnn_online` and `cnn_online` start as
+copies and learn from corrections. The answer comes from the online pair with the original app's
+rule: if their top-1s agree that is the answer; if both are unsure (top-1 < 0.5) nothing is
+recognised; otherwise the more confident one wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+MODEL_NAMES = ("fnn", "cnn", "fnn_online", "cnn_online")
+UNSURE = 0.5
+
+
+class DigitModel(Protocol):
+    def predict_proba(self, x: np.ndarray) -> np.ndarray: ...
+
+    def learn(self, x: np.ndarray, y: np.ndarray, learning_rate: float) -> float: ...
+
+    def copy(self) -> DigitModel: ...
+
+
+def decide(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Answers (−1 where not recognised) and confidences for batches of two models' probabilities."""
+    top_a, top_b = first.argmax(axis=1), second.argmax(axis=1)
+    conf_a, conf_b = first.max(axis=1), second.max(axis=1)
+    agree = top_a == top_b
+    a_wins = conf_a >= conf_b
+    answer = np.where(agree | a_wins, top_a, top_b)
+    confidence = np.where(agree, np.maximum(conf_a, conf_b), np.where(a_wins, conf_a, conf_b))
+    unsure = ~agree & (conf_a < UNSURE) & (conf_b < UNSURE)
+    return np.where(unsure, -1, answer), confidence
+
+
+def top3(probs: np.ndarray) -> list[list[float]]:
+    order = np.argsort(probs)[::-1][:3]
+    return [[int(k), round(float(probs[k]), 4)] for k in order]
+
+
+@dataclass
+class Ensemble:
+    """The four nets held by one worker; `versions` counts accepted online updates."""
+
+    models: dict[str, DigitModel]
+    versions: dict[str, int]
+
+    @classmethod
+    def from_shipped(cls, fnn: DigitModel, cnn: DigitModel) -> Ensemble:
+        models = {"fnn": fnn, "cnn": cnn, "fnn_online": fnn.copy(), "cnn_online": cnn.copy()}
+        return cls(models, {"fnn_online": 0, "cnn_online": 0})
+
+    def probabilities(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Every model's probabilities for a batch of 28×28 images."""
+        return {name: self.models[name].predict_proba(x) for name in MODEL_NAMES}
+
+    def predict(self, digit: np.ndarray) -> dict[str, Any]:
+        """The /api/predict body (without the preview) for one 28×28 image."""
+        probs = {name: p[0] for name, p in self.probabilities(digit[np.newaxis]).items()}
+        answer, confidence = decide(probs["fnn_online"][np.newaxis], probs["cnn_online"][np.newaxis])
+        recognized = bool(answer[0] >= 0)
+        return {
+            "answer": int(answer[0]) if recognized else None,
+            "recognized": recognized,
+            "confidence": round(float(confidence[0]), 4),
+            "models": {name: {"top3": top3(probs[name])} for name in MODEL_NAMES},
+            "model_version": dict(self.versions),
+        }

@@ -1,0 +1,296 @@
+"""Where samples and online-net state are kept: a local folder by default, S3 when a bucket is configured.
+
+Both backends honour one contract so the app never knows which it talks to. Conditional puts (compare-and-swap on
+an opaque tag) are the only coordination primitive, because they work the same for gunicorn workers sharing a disk
+and for several hosts sharing a bucket, without a lock server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import boto3
+import filelock
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+# Lock files are striped over this many names so the .locks folder stays small however many keys exist;
+# two keys sharing a stripe only ever wait for each other, they cannot deadlock (one lock is held at a time).
+_LOCK_STRIPES = 256
+# A lock holder is expected to finish in milliseconds; waiting longer means the disk is in trouble.
+_LOCK_TIMEOUT_S = 10.0
+_LOCK_DIR = ".locks"
+
+# Short timeouts and few retries so a dead endpoint costs a request seconds, not minutes.
+S3_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+
+
+class StorageError(Exception):
+    """Base of every storage failure, so callers need not know which backend raised it."""
+
+
+class NotFound(StorageError):
+    """The key does not exist."""
+
+
+class PreconditionFailed(StorageError):
+    """A conditional put lost: the key exists (create) or changed since it was read (update)."""
+
+
+class StorageUnavailable(StorageError):
+    """The store cannot be reached right now; the caller may spool and retry later."""
+
+
+class Storage(Protocol):
+    """A flat key/value store of bytes with '/'-separated keys and compare-and-swap writes."""
+
+    def put(self, key: str, data: bytes, content_type: str = DEFAULT_CONTENT_TYPE) -> str: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def get_with_tag(self, key: str) -> tuple[bytes, str]: ...
+
+    def list(self, prefix: str = "") -> list[str]: ...
+
+    def put_if(self, key: str, data: bytes, *, match: str | None, content_type: str = DEFAULT_CONTENT_TYPE) -> str:
+        """Write only if the key is absent (match=None) or its tag still equals match; else PreconditionFailed."""
+
+    def delete(self, key: str) -> None:
+        """Remove the key; deleting a missing key is not an error, as in S3, so retries are harmless."""
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could escape the root, alias another key, or collide with temp and lock files.
+
+    Segments starting with '.' are reserved: that covers '.' and '..' and keeps the local backend's own
+    dot-files out of the key space, so both backends accept exactly the same keys.
+    """
+    if not isinstance(key, str) or not key:
+        raise ValueError("storage key must be a non-empty string")
+    if "\\" in key or "\x00" in key:
+        raise ValueError(f"storage key may not contain backslashes or NUL: {key!r}")
+    if any(segment == "" or segment.startswith(".") for segment in key.split("/")):
+        raise ValueError(f"storage key needs non-empty segments not starting with '.': {key!r}")
+    return key
+
+
+def check_prefix(prefix: str) -> str:
+    """A prefix is a key, or a key with a trailing '/', or a partial last segment, or empty (everything)."""
+    body = prefix[:-1] if prefix.endswith("/") else prefix
+    if body:
+        check_key(body)
+    return prefix
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class LocalStorage:
+    """Files under one root folder; the tag is the SHA-256 of the content.
+
+    A content hash needs no extra metadata file, and equal content means equal tag, which is exactly what a
+    read-modify-write needs: if the bytes it read are still there, its update is still valid.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"LocalStorage({str(self.root)!r})"
+
+    def put(self, key: str, data: bytes, content_type: str = DEFAULT_CONTENT_TYPE) -> str:
+        # Locked too, so a plain put cannot slip between a conditional put's check and its write.
+        with self._lock(key):
+            return self._write(self._path(key), data)
+
+    def get(self, key: str) -> bytes:
+        return self.get_with_tag(key)[0]
+
+    def get_with_tag(self, key: str) -> tuple[bytes, str]:
+        data = self._read(self._path(key))
+        if data is None:
+            raise NotFound(key)
+        return data, _sha256(data)
+
+    def list(self, prefix: str = "") -> list[str]:
+        check_prefix(prefix)
+        start = self.root / prefix.rpartition("/")[0]
+        keys = [key for key in self._walk(start) if key.startswith(prefix)]
+        return sorted(keys)
+
+    def put_if(self, key: str, data: bytes, *, match: str | None, content_type: str = DEFAULT_CONTENT_TYPE) -> str:
+        path = self._path(key)
+        with self._lock(key):
+            current = self._read(path)
+            if match is None and current is not None:
+                raise PreconditionFailed(f"{key} already exists")
+            if match is not None and (current is None or _sha256(current) != match):
+                raise PreconditionFailed(f"{key} changed since tag {match}")
+            return self._write(path, data)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        with self._lock(key), contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    @contextlib.contextmanager
+    def _lock(self, key: str) -> Iterator[None]:
+        """Serialise writers of one key across threads and processes (flock on a striped lock file)."""
+        stripe = int(_sha256(key.encode())[:8], 16) % _LOCK_STRIPES
+        lock_dir = self.root / _LOCK_DIR
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with filelock.FileLock(lock_dir / f"{stripe:03d}.lock", timeout=_LOCK_TIMEOUT_S):
+                yield
+        except filelock.Timeout as err:
+            raise StorageUnavailable(f"lock for {key!r} held longer than {_LOCK_TIMEOUT_S}s") from err
+
+    @staticmethod
+    def _read(path: Path) -> bytes | None:
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> str:
+        """Write beside the target, fsync, then rename, so readers see the old or the new file, never half."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(path.parent)
+        return _sha256(data)
+
+    def _walk(self, start: Path) -> Iterator[str]:
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames[:] = [name for name in dirnames if not name.startswith(".")]
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in filenames:
+                if not name.startswith("."):
+                    yield name if rel == "." else f"{rel}/{name}"
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable; without it a crash can forget a file that was reported written."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class S3Storage:
+    """Objects in one bucket under an optional prefix; the tag is the S3 ETag, passed back as If-Match."""
+
+    def __init__(self, bucket: str, prefix: str, client: Any, page_size: int = 1000) -> None:
+        self.bucket = bucket
+        self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self.client = client
+        self.page_size = page_size
+
+    def __repr__(self) -> str:
+        return f"S3Storage({self.bucket!r}, {self.prefix!r})"
+
+    def put(self, key: str, data: bytes, content_type: str = DEFAULT_CONTENT_TYPE) -> str:
+        return self._put(key, data, content_type)
+
+    def get(self, key: str) -> bytes:
+        return self.get_with_tag(key)[0]
+
+    def get_with_tag(self, key: str) -> tuple[bytes, str]:
+        with _translate_errors(key):
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return response["Body"].read(), response["ETag"]
+
+    def list(self, prefix: str = "") -> list[str]:
+        full_prefix = self.prefix + check_prefix(prefix)
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=self.bucket, Prefix=full_prefix, PaginationConfig={"PageSize": self.page_size}
+        )
+        with _translate_errors(prefix):
+            keys = [item["Key"][len(self.prefix) :] for page in pages for item in page.get("Contents", [])]
+        return sorted(keys)
+
+    def put_if(self, key: str, data: bytes, *, match: str | None, content_type: str = DEFAULT_CONTENT_TYPE) -> str:
+        condition = {"IfNoneMatch": "*"} if match is None else {"IfMatch": match}
+        try:
+            return self._put(key, data, content_type, **condition)
+        except NotFound as err:
+            # If-Match on a key deleted meanwhile: the tag the caller holds is stale, like any other change.
+            raise PreconditionFailed(f"{key} no longer exists") from err
+
+    def delete(self, key: str) -> None:
+        with _translate_errors(key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def _put(self, key: str, data: bytes, content_type: str, **condition: str) -> str:
+        with _translate_errors(key):
+            response = self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type, **condition
+            )
+            return response["ETag"]
+
+    def _key(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+
+# 412: the condition did not hold. 409: another conditional write to the same key won a race in flight.
+_CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
+
+
+@contextlib.contextmanager
+def _translate_errors(key: str) -> Iterator[None]:
+    """Map botocore's errors onto ours, so callers handle one small set whatever the backend."""
+    try:
+        yield
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code", "")
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code == "NoSuchKey":
+            raise NotFound(key) from err
+        if code in _CONFLICT_CODES or status == 412:
+            raise PreconditionFailed(f"{key}: {code}") from err
+        if status >= 500:
+            raise StorageUnavailable(f"S3 answered {status} {code} for {key!r}") from err
+        raise StorageError(f"S3 refused {key!r}: {code}") from err
+    except (BotoConnectionError, HTTPClientError) as err:
+        raise StorageUnavailable(f"S3 unreachable for {key!r}: {err}") from err
+    except BotoCoreError as err:
+        raise StorageError(f"S3 client error for {key!r}: {err}") from err
+
+
+def make_s3_client(**overrides: Any) -> Any:
+    """A client that fails fast; region, credentials and AWS_ENDPOINT_URL come from the usual AWS sources."""
+    return boto3.session.Session().client("s3", config=S3_CLIENT_CONFIG, **overrides)
+
+
+def storage_from_settings(settings: Settings) -> Storage:
+    if settings.s3_bucket:
+        return S3Storage(settings.s3_bucket, settings.s3_prefix, make_s3_client())
+    return LocalStorage(settings.data_dir)

@@ -1,0 +1,42 @@
+"""The committed weights, measured: MNIST test set, and held-out pendigits writers drawn on a canvas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.data import mnist, pendigits
+from app.evaluation import ensemble_accuracies
+from app.serving import ensemble
+
+
+def test_mnist_test_set_accuracy(app, mnist_dir):
+    data = mnist.load(mnist_dir)
+    with app.app_context():
+        figures = ensemble_accuracies(ensemble(), data.x_test.astype(np.float32) / 255.0, data.y_test)
+    print("MNIST test accuracy:", figures)
+    assert figures["cnn"] >= 0.993
+    assert figures["fnn"] >= 0.980
+    assert figures["ensemble"] >= 0.993
+
+
+@pytest.fixture(scope="module")
+def held_out(pen_digits) -> list[pendigits.PenDigit]:
+    digits = pendigits.held_out(pen_digits)
+    assert len(digits) > 4900 and {d.writer for d in digits}.isdisjoint(pendigits.TRAIN_WRITERS)
+    return digits
+
+
+def test_drawn_digits_through_the_predict_api(client, held_out):
+    """Every held-out pendigit rendered like the page's canvas and posted as a PNG data URL."""
+    right = 0
+    per_model = dict.fromkeys(("fnn", "cnn", "fnn_online", "cnn_online"), 0)
+    for digit, image in pendigits.canvas_drawings(held_out):
+        body = client.post("/api/predict", json={"image": pendigits.data_url(image)}).get_json()
+        right += body["answer"] == digit.label
+        for name, result in body["models"].items():
+            per_model[name] += result["top3"][0][0] == digit.label
+    accuracy = right / len(held_out)
+    print(f"pendigits held-out writers through /api/predict: ensemble {accuracy:.4f} on {len(held_out)} digits;",
+          {k: round(v / len(held_out), 4) for k, v in per_model.items()})
+    assert accuracy >= 0.97

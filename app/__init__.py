@@ -12,10 +12,10 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from flask import Flask  # noqa: E402
+from flask import Flask
 
-from app.config import ROOT, Settings  # noqa: E402
-from app.logs import configure_logging  # noqa: E402
+from app.config import ROOT, Settings
+from app.logs import configure_logging
 
 log = logging.getLogger(__name__)
 

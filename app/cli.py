@@ -70,7 +70,7 @@ def register_commands(app: Flask) -> None:
     @click.option("--cnn-epochs", default=20, show_default=True)
     @click.option("--pendigits", "pendigits_file", default=str(pendigits.DEFAULT_FILE), type=click.Path(path_type=Path))
     def train(data_dir: Path, out: Path, seed: int, fnn_epochs: int, cnn_epochs: int, pendigits_file: Path) -> None:
-        """Train both nets on MNIST (downloaded into --data if absent) + pendigits writers 1–10; write weights + card."""
+        """Train both nets on MNIST (downloaded into --data if absent) and pendigits writers 1–10."""
         data = mnist.load(data_dir)
         x, y = _scaled(data.x_train), data.y_train
         x_val, y_val = x[-VALIDATION:], y[-VALIDATION:]
@@ -90,7 +90,7 @@ def register_commands(app: Flask) -> None:
         _plot_curves({"fnn": fnn_history, "cnn": cnn_history}, out / "training-curves.png")
         card = {
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": "flask --app app train " + shlex.join(sys.argv[2:]),
+            "command": "flask " + shlex.join(sys.argv[1:]),
             "seed": seed,
             "epochs": {"fnn": fnn_epochs, "cnn": cnn_epochs},
             "training_seconds": {"fnn": round(fnn_seconds), "cnn": round(cnn_seconds)},

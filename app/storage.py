@@ -103,6 +103,7 @@ class LocalStorage:
 
     A content hash needs no extra metadata file, and equal content means equal tag, which is exactly what a
     read-modify-write needs: if the bytes it read are still there, its update is still valid.
+    Unlike S3, one key cannot also be the folder of others ("a" and "a/b"); the app's keys never nest that way.
     """
 
     def __init__(self, root: Path) -> None:

@@ -52,7 +52,7 @@ def test_output_is_28x28_float_in_unit_range_with_mass_centred(samples):
     for digit in samples:
         out = normalise(ink_map(_drawn(digit)))
         assert out.shape == (28, 28) and out.dtype == np.float32
-        assert 0.0 <= out.min() and out.max() <= 1.0 and out.max() > 0.9
+        assert out.min() >= 0.0 and out.max() <= 1.0 and out.max() > 0.9
         cy, cx = _centre_of_mass(out)
         assert abs(cy - 14.0) <= 0.6 and abs(cx - 14.0) <= 0.6, (digit.label, cy, cx)
         height, width = _ink_extent(out)

@@ -1,0 +1,142 @@
+"""How fast is a prediction? Floor, in-process, and over HTTP against gunicorn on loopback.
+
+    .venv/bin/python bench/predict.py [--requests 400] [--concurrency 8] [--workers 2]
+
+- floor: decode + normalise the PNG and the four forward passes, nothing else;
+- in-process: the whole /api/predict through Flask's test client (JSON, preview, response);
+- HTTP: the same endpoint served by gunicorn (N workers, 1 TF thread each) on 127.0.0.1,
+  first one request at a time (latency), then `--concurrency` clients at once (throughput).
+Inputs are held-out pendigits drawn exactly like the page's canvas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DIGITDRAW_LOG_LEVEL", "WARNING")
+os.environ.setdefault("DIGITDRAW_TF_THREADS", "1")
+
+from app import create_app  # noqa: E402
+from app.data import pendigits  # noqa: E402
+from app.ensemble import MODEL_NAMES  # noqa: E402
+from app.imaging import preprocess  # noqa: E402
+from app.serving import ensemble  # noqa: E402
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    ms = np.array(seconds) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3)}
+
+
+def timed(call: Callable[[int], object], count: int) -> list[float]:
+    for i in range(20):  # warm-up: traces, caches
+        call(i)
+    samples = []
+    for i in range(count):
+        start = time.perf_counter()
+        call(i)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(port: int, body: bytes) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("POST", "/api/predict", body, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status
+
+
+def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+    command = [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "app:create_app()"]
+    server = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/api/health")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise RuntimeError("gunicorn did not come up")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    digits = pendigits.held_out(pendigits.parse())[:100]
+    urls = [pendigits.data_url(image) for _, image in pendigits.canvas_drawings(digits)]
+    bodies = [json.dumps({"image": url}).encode() for url in urls]
+    app = create_app()
+    mean_size = np.mean([len(u) for u in urls])
+    report: dict[str, object] = {"inputs": f"{len(urls)} held-out pendigits, 280×280 PNG, mean {mean_size:.0f} B"}
+
+    with app.app_context():
+        models = ensemble().models
+
+        def floor(i: int) -> None:
+            digit = preprocess(urls[i % len(urls)])[np.newaxis]
+            for name in MODEL_NAMES:
+                models[name].predict_proba(digit)
+
+        report["floor"] = percentiles(timed(floor, args.requests))
+    client = app.test_client()
+    report["in_process"] = percentiles(
+        timed(lambda i: client.post("/api/predict", data=bodies[i % len(bodies)], content_type="application/json"),
+              args.requests)
+    )
+
+    port = free_port()
+    server = start_gunicorn(port, args.workers)
+    try:
+        statuses = []
+        report["http_sequential"] = percentiles(timed(lambda i: statuses.append(post(port, bodies[i % len(bodies)])),
+                                                      args.requests))
+        total = args.requests * 5
+        start = time.perf_counter()
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            statuses += pool.map(lambda i: post(port, bodies[i % len(bodies)]), range(total))
+        elapsed = time.perf_counter() - start
+        report["http_throughput"] = {
+            "workers": args.workers,
+            "concurrency": args.concurrency,
+            "requests": total,
+            "requests_per_s": round(total / elapsed, 1),
+        }
+        report["non_200"] = sum(status != 200 for status in statuses)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    report["http_p50_over_floor"] = round(report["http_sequential"]["p50_ms"] / report["floor"]["p50_ms"], 2)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""A real moto S3 server in a subprocess, so S3 code is tested over HTTP exactly as it talks to AWS.
+
+In-process mocks patch botocore itself and would hide timeouts, retries and header handling; a server does not.
+Import the fixtures into a test module: `from tests.s3server import moto_endpoint, s3_client, s3_prefix  # noqa: F401`.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from typing import IO, Any
+
+import pytest
+
+from app.storage import make_s3_client
+
+BUCKET = "digitdraw-test"
+_START_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def moto_client(endpoint: str) -> Any:
+    """The app's own fail-fast client, pointed at the server with dummy credentials."""
+    return make_s3_client(
+        endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            return sock.recv(12).startswith(b"HTTP/1.")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """Start `moto_server` (the entry point is moto.server:main) once per session; stop it at the end."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_answering(proc, port, log)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_until_answering(proc: subprocess.Popen[bytes], port: int, log: IO[bytes]) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    while not _answers(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            pytest.fail(f"moto server did not start on port {port}:\n{log.read().decode(errors='replace')}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def s3_client(moto_endpoint: str) -> Any:
+    client = moto_client(moto_endpoint)
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.fixture
+def s3_prefix() -> str:
+    """A fresh prefix per test keeps tests independent without a bucket each."""
+    return f"test-{uuid.uuid4().hex}"

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one worker per core: BLAS threads would only contend
 
 from flask import Flask
 
@@ -24,18 +26,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_env().replace(config or {})
     configure_logging(settings.log_level)
     app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
-    app.config.update(MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_SORT_KEYS=False)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        ADMIN_TOKEN=settings.admin_token,
+        CLIENT_SALT=settings.client_salt.encode() or secrets.token_bytes(16),
+    )
     app.config.update(config or {})
     app.extensions["settings"] = settings
 
     from app import api, pages
     from app.cli import register_commands
     from app.errors import register_error_handlers
-    from app.serving import load_ensemble
+    from app.serving import start
 
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     register_commands(app)
-    load_ensemble(app, settings)
+    start(app, settings)
     return app

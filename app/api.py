@@ -1,30 +1,42 @@
-"""JSON endpoints. Contract: /api/predict and /api/health as in the README; errors as app.errors."""
+"""JSON endpoints. Contract: README "API"; every error is app.errors' shape."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import math
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+import numpy as np
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.errors import InputError
-from app.imaging import preprocess, to_data_url
-from app.serving import ensemble
+from app.imaging import as_png, decode_bytes, ink_map, normalise, open_image, preprocess, to_data_url
+from app.serving import Runtime, runtime
+from app.versions import BASELINE
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_STROKES = 200
+MAX_POINTS = 20_000
+
+
+def _json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise InputError("unsupported_media_type", 'Send JSON, e.g. {"image": "data:image/png;base64,…"}.', 415)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InputError("bad_json", "The request body is not a JSON object.", 400)
+    return body
 
 
 def _image_field() -> str:
     """The drawing from JSON `image` or the original front end's form field `imageBase64`."""
-    if request.is_json:
-        body: Any = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise InputError("bad_json", "The request body is not a JSON object.", 400)
-        image = body.get("image")
-    elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         image = request.form.get("imageBase64") or request.form.get("image")
     else:
-        raise InputError("unsupported_media_type", "Send JSON {\"image\": \"data:image/png;base64,…\"}.", 415)
+        image = _json_body().get("image")
     if image is None:
         raise InputError("missing_image", "The field `image` is missing: send the drawing as a data URL.", 400)
     if not isinstance(image, str):
@@ -32,14 +44,142 @@ def _image_field() -> str:
     return image
 
 
+def _answer(state: Runtime, digit: np.ndarray) -> dict[str, Any]:
+    state.learner.refresh()
+    result = state.ensemble.predict(digit)
+    result["preview"] = to_data_url(digit)
+    return result
+
+
 @bp.post("/predict")
 def predict() -> ResponseReturnValue:
-    digit = preprocess(_image_field())
-    result = ensemble().predict(digit)
-    result["preview"] = to_data_url(digit)
-    return jsonify(result)
+    image = _image_field()
+    return jsonify(_answer(runtime(), preprocess(image)))
+
+
+def _digit(body: dict[str, Any], name: str, *, optional: bool) -> int | None:
+    value = body.get(name)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
+        raise InputError(f"bad_{name}", f"`{name}` must be a whole number from 0 to 9.", 400)
+    return value
+
+
+def _strokes(value: Any) -> list[list[list[float]]] | None:
+    """Strokes as lists of [x, y] or [x, y, t] numbers, bounded in size."""
+    if value is None:
+        return None
+    problem = InputError("bad_strokes", "`strokes` must be a list of strokes, each a list of [x, y, t] points.", 400)
+    if not isinstance(value, list) or len(value) > MAX_STROKES:
+        raise problem
+    points = 0
+    for stroke in value:
+        if not isinstance(stroke, list):
+            raise problem
+        points += len(stroke)
+        for point in stroke:
+            if (not isinstance(point, list) or not 2 <= len(point) <= 3
+                    or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                               for v in point)):
+                raise problem
+    if points > MAX_POINTS:
+        raise problem
+    return value
+
+
+def _client_hash() -> str:
+    """Who sent it, as a salted hash only: enough to count distinct people, never their address."""
+    salt = current_app.config["CLIENT_SALT"]
+    seen = f"{request.remote_addr}|{request.user_agent.string}"
+    return hashlib.sha256(salt + seen.encode()).hexdigest()[:16]
+
+
+@bp.post("/correct")
+def correct() -> ResponseReturnValue:
+    body = _json_body()
+    image = _image_field()
+    label = _digit(body, "label", optional=False)
+    predicted = _digit(body, "predicted", optional=True)
+    strokes = _strokes(body.get("strokes"))
+    consent = body.get("consent", False)
+    if not isinstance(consent, bool):
+        raise InputError("bad_consent", "`consent` must be true or false.", 400)
+    source = "collection" if body.get("source") == "collection" else (
+        "confirmation" if predicted == label else "correction")
+    raw = decode_bytes(image)
+    picture = open_image(raw)
+    digit = normalise(ink_map(picture))
+
+    state = runtime()
+    state.learner.refresh()
+    shown = state.ensemble.predict(digit)
+    meta = state.samples.add(as_png(raw, picture), {
+        "label": label,
+        "source": source,
+        "predicted": predicted,
+        "answer": shown["answer"],
+        "models": shown["models"],
+        "model_version": shown["model_version"],
+        "client": _client_hash(),
+        "canvas": {"width": picture.width, "height": picture.height},
+        "strokes": strokes,
+        "consent": consent,
+        "status": "pending",
+    })
+    outcome = state.learner.learn(digit, label, {"sample_id": meta["id"], "label": label})
+    meta.update(status="learned" if outcome.learned else "quarantined", reason=outcome.reason,
+                learned_version=outcome.version if outcome.learned else None)
+    state.samples.write_meta(meta)
+    return jsonify(
+        sample_id=meta["id"],
+        stored=True,
+        learned=outcome.learned,
+        reason=outcome.reason,
+        model_version=dict(state.ensemble.versions),
+        after=_answer(state, digit),
+    )
 
 
 @bp.get("/health")
 def health() -> ResponseReturnValue:
-    return jsonify(status="ok", model_version=dict(ensemble().versions))
+    return jsonify(status="ok", model_version=dict(runtime().ensemble.versions))
+
+
+@bp.get("/models")
+def models() -> ResponseReturnValue:
+    learner = runtime().learner
+    manifest = learner.versions.read()
+    return jsonify(
+        current=manifest.current,
+        latest=manifest.latest,
+        baseline={"version": BASELINE, "canary": learner.floor},
+        versions=[{k: v for k, v in record.items() if k != "folder"} for record in manifest.versions],
+    )
+
+
+def _require_admin() -> None:
+    """Bearer token, compared in constant time; with no token configured the admin API is off."""
+    token = current_app.config["ADMIN_TOKEN"]
+    if not token:
+        raise InputError("admin_disabled", "Administration is disabled: DIGITDRAW_ADMIN_TOKEN is not set.", 403)
+    sent = request.headers.get("Authorization", "")
+    if not sent.startswith("Bearer "):
+        raise InputError("unauthorized", "Send the admin token as `Authorization: Bearer <token>`.", 401)
+    if not hmac.compare_digest(sent.removeprefix("Bearer ").encode(), token.encode()):
+        raise InputError("forbidden", "The admin token is wrong.", 403)
+
+
+@bp.post("/models/rollback")
+def rollback() -> ResponseReturnValue:
+    _require_admin()
+    target = _json_body().get("version")
+    if target == "baseline":
+        target = BASELINE
+    if isinstance(target, bool) or not isinstance(target, int):
+        raise InputError("bad_version", '`version` must be a kept version number or "baseline".', 400)
+    try:
+        manifest = runtime().learner.rollback(target)
+    except KeyError:
+        raise InputError("unknown_version", f"Version {target} is not kept (see GET /api/models).", 404) from None
+    return jsonify(current=manifest.current, model_version=dict(runtime().ensemble.versions))

@@ -1,4 +1,4 @@
-"""`flask --app app train | evaluate`: reproducible training and the figures of the model card."""
+"""`flask --app app train | evaluate | export`: reproducible training, the model card's figures, the dataset."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from pathlib import Path
 
 import click
 import numpy as np
-from flask import Flask
+from flask import Flask, current_app
 
 from app.data import mnist, pendigits
 from app.ensemble import Ensemble
 from app.evaluation import ensemble_accuracies
+from app.export import FORMATS, export, load_extra
 from app.model_files import CNN_FILE, FNN_FILE, load_shipped
+from app.samples import SampleStore
+from app.storage import storage_from_settings
 from app.training import History, train_cnn, train_fnn
 
 VALIDATION = 5000  # the last training images, held out for the curves
@@ -69,7 +72,10 @@ def register_commands(app: Flask) -> None:
     @click.option("--fnn-epochs", default=40, show_default=True)
     @click.option("--cnn-epochs", default=20, show_default=True)
     @click.option("--pendigits", "pendigits_file", default=str(pendigits.DEFAULT_FILE), type=click.Path(path_type=Path))
-    def train(data_dir: Path, out: Path, seed: int, fnn_epochs: int, cnn_epochs: int, pendigits_file: Path) -> None:
+    @click.option("--extra", "extra_dir", default=None, type=click.Path(path_type=Path, exists=True),
+                  help="a folder written by `export --format npz`: collected drawings to train on too")
+    def train(data_dir: Path, out: Path, seed: int, fnn_epochs: int, cnn_epochs: int, pendigits_file: Path,
+              extra_dir: Path | None) -> None:
         """Train both nets on MNIST (downloaded into --data if absent) and pendigits writers 1–10."""
         data = mnist.load(data_dir)
         x, y = _scaled(data.x_train), data.y_train
@@ -77,8 +83,9 @@ def register_commands(app: Flask) -> None:
         pen_digits = pendigits.parse(pendigits_file) if pendigits_file.exists() else []
         pen_train = [d for d in pen_digits if d.writer in pendigits.TRAIN_WRITERS]
         pen_x, pen_y = pendigits.training_arrays(pen_train, seed) if pen_train else (x[:0], y[:0])
-        x_fit = np.concatenate([x[:-VALIDATION], pen_x])
-        y_fit = np.concatenate([y[:-VALIDATION], pen_y])
+        extra_x, extra_y = load_extra(extra_dir) if extra_dir else (x[:0], y[:0])
+        x_fit = np.concatenate([x[:-VALIDATION], pen_x, extra_x])
+        y_fit = np.concatenate([y[:-VALIDATION], pen_y, extra_y])
         out.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         fnn, fnn_history = train_fnn(x_fit, y_fit, x_val, y_val, seed=seed, epochs=fnn_epochs)
@@ -101,6 +108,7 @@ def register_commands(app: Flask) -> None:
                 "pendigits_train_writers": sorted(pendigits.TRAIN_WRITERS) if pen_train else [],
                 "pendigits_train_images": len(pen_y),
                 "pendigits_held_out_writers": sorted(pendigits.HELD_OUT_WRITERS),
+                "extra_images": len(extra_y),
             },
             "curves": {
                 "fnn": {"loss": fnn_history.loss, "val_accuracy": fnn_history.val_accuracy},
@@ -113,6 +121,15 @@ def register_commands(app: Flask) -> None:
             card["data"]["pendigits_sha256"] = _sha256(pendigits_file)
         (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
         click.echo(json.dumps(card["accuracy"], indent=2))
+
+    @app.cli.command("export")
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="npz", show_default=True)
+    @click.option("--out", required=True, type=click.Path(path_type=Path))
+    def export_command(fmt: str, out: Path) -> None:
+        """Write every consented stored sample (local folder or S3, as configured) as a dataset."""
+        store = SampleStore(storage_from_settings(current_app.extensions["settings"]))
+        count = export(store, fmt, out)
+        click.echo(f"exported {count} samples to {out} ({fmt})")
 
     @app.cli.command("evaluate")
     @click.option("--data", "data_dir", default="data/mnist", type=click.Path(path_type=Path), show_default=True)

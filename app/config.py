@@ -15,6 +15,11 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app can be told; each field maps to one DIGITDRAW_* variable."""
@@ -26,6 +31,13 @@ class Settings:
     tf_threads: int = 1
     s3_bucket: str = ""
     s3_prefix: str = ""
+    mnist_dir: Path = ROOT / "data" / "mnist"  # reference digits for the learning guard and replay
+    admin_token: str = ""
+    client_salt: str = ""  # hashes client identities; a random one per process when unset
+    keep_versions: int = 20
+    fnn_learning_rate: float = 0.005  # base step; app.learning lengthens it up to 16× to fix a misreading
+    cnn_learning_rate: float = 0.004
+    guard_margin: float = 0.005  # canary accuracy may fall at most this far below the shipped models'
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,7 +50,20 @@ class Settings:
             tf_threads=_env_int("DIGITDRAW_TF_THREADS", cls.tf_threads),
             s3_bucket=env.get("DIGITDRAW_S3_BUCKET", cls.s3_bucket),
             s3_prefix=env.get("DIGITDRAW_S3_PREFIX", cls.s3_prefix),
+            mnist_dir=Path(env.get("DIGITDRAW_MNIST_DIR", cls.mnist_dir)),
+            admin_token=env.get("DIGITDRAW_ADMIN_TOKEN", ""),
+            client_salt=env.get("DIGITDRAW_CLIENT_SALT", ""),
+            keep_versions=_env_int("DIGITDRAW_KEEP_VERSIONS", cls.keep_versions),
+            fnn_learning_rate=_env_float("DIGITDRAW_FNN_LEARNING_RATE", cls.fnn_learning_rate),
+            cnn_learning_rate=_env_float("DIGITDRAW_CNN_LEARNING_RATE", cls.cnn_learning_rate),
+            guard_margin=_env_float("DIGITDRAW_GUARD_MARGIN", cls.guard_margin),
         )
+
+    def __repr__(self) -> str:
+        """Never print secrets, even in a debug log of the settings."""
+        secret = ("admin_token", "client_salt")
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in secret}
+        return f"Settings({shown}, secrets={[name for name in secret if getattr(self, name)]} set)"
 
     def replace(self, overrides: dict[str, Any]) -> Settings:
         """Apply test or caller overrides; unknown keys are kept as Flask config only."""

@@ -36,8 +36,8 @@ _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?:;[\w.+-]+=[\w.+-]+
 _FORMATS = {"PNG", "JPEG"}
 
 
-def decode_image(payload: str) -> Image.Image:
-    """Decode a PNG/JPEG data URL (or bare base64) with every limit checked before pixels are made."""
+def decode_bytes(payload: str) -> bytes:
+    """The image bytes of a data URL or bare base64, with the size limit checked before decoding."""
     if not isinstance(payload, str) or not payload.strip():
         raise InputError("missing_image", "No image was sent: draw a digit first.", 400)
     text = payload.strip()
@@ -57,6 +57,11 @@ def decode_image(payload: str) -> Image.Image:
         raise InputError("bad_base64", "The image is not valid base64.", 400) from None
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise InputError("too_large", "The image is larger than 2 MB.", 413)
+    return raw
+
+
+def open_image(raw: bytes) -> Image.Image:
+    """A fully decoded PNG or JPEG, refusing other formats, oversized canvases and decompression bombs."""
     try:
         image = Image.open(io.BytesIO(raw))
     except Image.DecompressionBombError:
@@ -75,6 +80,19 @@ def decode_image(payload: str) -> Image.Image:
     except (OSError, ValueError, Image.DecompressionBombError):
         raise InputError("corrupt_image", "The image data is damaged or incomplete.", 415) from None
     return image
+
+
+def decode_image(payload: str) -> Image.Image:
+    return open_image(decode_bytes(payload))
+
+
+def as_png(raw: bytes, image: Image.Image) -> bytes:
+    """The drawing as received when it is a PNG; a lossless PNG of its pixels otherwise."""
+    if image.format == "PNG":
+        return raw
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def ink_map(image: Image.Image) -> np.ndarray:
@@ -163,3 +181,24 @@ def to_data_url(digit: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+VARIANT_SCALES = (0.85, 0.95, 1.05, 1.15)
+VARIANT_ANGLES = (-25.0, -15.0, -5.0, 5.0, 15.0, 25.0)
+
+
+def variants(digit: np.ndarray) -> np.ndarray:
+    """24 views of one drawing (4 rescales × 6 rotations about the centre), as the original app learned.
+
+    One correction is a single example; spreading it over nearby sizes and slants lets a single
+    gradient step generalise to the next time the person draws that digit a little differently.
+    """
+    centre = np.array([CENTRE, CENTRE])
+    views = []
+    for scale in VARIANT_SCALES:
+        for angle in np.deg2rad(VARIANT_ANGLES):
+            cos, sin = np.cos(angle), np.sin(angle)
+            inverse = np.array([[cos, sin], [-sin, cos]]) / scale  # output → input coordinates
+            offset = centre - inverse @ centre
+            views.append(ndimage.affine_transform(digit, inverse, offset=offset, order=1, mode="constant"))
+    return np.clip(np.stack(views), 0.0, 1.0).astype(np.float32)

@@ -1,34 +1,67 @@
-"""The worker's in-memory ensemble: loaded once at start, reached by request handlers."""
+"""What one worker holds in memory: the four nets, the learner and the stores, built once at start."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from flask import Flask, current_app
 
 from app.config import Settings
 from app.ensemble import Ensemble
 from app.errors import InputError
+from app.learning import OnlineLearner, ReferenceDigits
 from app.model_files import load_shipped, shipped_exist
 from app.nets.cnn import configure_threads
+from app.samples import SampleStore
+from app.storage import StorageError, storage_from_settings
+from app.versions import VersionStore
 
 log = logging.getLogger(__name__)
-_KEY = "ensemble"
+_KEY = "digitdraw"
 
 
-def load_ensemble(app: Flask, settings: Settings) -> None:
+@dataclass
+class Runtime:
+    ensemble: Ensemble
+    learner: OnlineLearner
+    samples: SampleStore
+
+
+def start(app: Flask, settings: Settings) -> None:
     """Load weights at start so no request pays for it; without weights the CLI still works."""
     if not shipped_exist(settings.model_dir):
         log.warning("no trained weights; run `flask --app app train`", extra={"model_dir": str(settings.model_dir)})
         return
     configure_threads(settings.tf_threads)
     fnn, cnn = load_shipped(settings.model_dir)
-    app.extensions[_KEY] = Ensemble.from_shipped(fnn, cnn)
-    log.info("models loaded", extra={"model_dir": str(settings.model_dir)})
+    ensemble = Ensemble.from_shipped(fnn, cnn)
+    storage = storage_from_settings(settings)
+    available = ReferenceDigits.available(settings.mnist_dir)
+    reference = ReferenceDigits.from_mnist(settings.mnist_dir) if available else None
+    if reference is None:
+        log.warning("no MNIST reference digits: online learning is off", extra={"mnist_dir": str(settings.mnist_dir)})
+    learner = OnlineLearner(
+        ensemble,
+        VersionStore(storage, settings.keep_versions),
+        reference,
+        {"fnn_online": settings.fnn_learning_rate, "cnn_online": settings.cnn_learning_rate},
+        settings.guard_margin,
+    )
+    try:
+        learner.sync()
+    except StorageError:
+        log.exception("could not read the current online version; serving the shipped weights")
+    app.extensions[_KEY] = Runtime(ensemble, learner, SampleStore(storage))
+    log.info("models loaded", extra={"model_dir": str(settings.model_dir), "storage": repr(storage)})
 
 
-def ensemble() -> Ensemble:
+def runtime() -> Runtime:
     found = current_app.extensions.get(_KEY)
     if found is None:
         raise InputError("models_missing", "The models are not trained yet; the operator must run training.", 503)
     return found
+
+
+def ensemble() -> Ensemble:
+    return runtime().ensemble

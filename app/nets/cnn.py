@@ -2,7 +2,7 @@
 
 `model.predict` builds a data pipeline on every call (≈ 49 ms here); a `tf.function` with a fixed
 input signature is traced once and then costs well under a millisecond, so requests go through it.
-Training steps for online learning are compiled the same way.
+The gradient for online learning steps is compiled the same way.
 
 >>> import numpy as np
 >>> net = CNN.initialise(seed=0)
@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import keras
@@ -58,16 +59,21 @@ def build_model(dropout: float = 0.5) -> keras.Model:
 
 
 class CNN:
-    """A Keras model plus its compiled inference and SGD step."""
+    """A Keras model plus its compiled inference and gradient functions.
+
+    Online steps move only the dense layers: the convolutional filters are generic stroke detectors
+    that MNIST taught well, and measured on pendigits corrections a dense-only step needs about a
+    tenth of the damage to MNIST accuracy for the same fix.
+    """
 
     def __init__(self, model: keras.Model) -> None:
         self.model = model
-        self._optimizer = keras.optimizers.SGD(learning_rate=0.01)
-        self._optimizer.build(model.trainable_variables)
+        self._online = [v for layer in model.layers if isinstance(layer, keras.layers.Dense)
+                        for v in layer.trainable_variables]
         self._loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self._predict = tf.function(self._probabilities, input_signature=[_IMAGES], reduce_retracing=True)
         self._loss_fn = tf.function(self._loss_value, input_signature=[_IMAGES, _LABELS])
-        self._step = tf.function(self._train_step, input_signature=[_IMAGES, _LABELS])
+        self._gradient = tf.function(self._gradient_value, input_signature=[_IMAGES, _LABELS])
 
     @classmethod
     def initialise(cls, seed: int) -> CNN:
@@ -80,12 +86,10 @@ class CNN:
     def _loss_value(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         return self._loss(y, self.model(x, training=False))
 
-    def _train_step(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+    def _gradient_value(self, x: tf.Tensor, y: tf.Tensor) -> list[tf.Tensor]:
         with tf.GradientTape() as tape:
             loss = self._loss(y, self.model(x, training=True))
-        grads = tape.gradient(loss, self.model.trainable_variables)
-        self._optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
-        return loss
+        return tape.gradient(loss, self._online)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n, 10), for float32 images shaped (n, 28, 28)."""
@@ -94,20 +98,50 @@ class CNN:
     def loss(self, x: np.ndarray, y: np.ndarray) -> float:
         return float(self._loss_fn(tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.int64)))
 
+    def gradient(self, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+        """Gradient of the batch loss (dropout on) for the online (dense) weights."""
+        grads = self._gradient(tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.int64))
+        return [g.numpy() for g in grads]
+
+    def online_weights(self) -> list[np.ndarray]:
+        return [v.numpy() for v in self._online]
+
+    def set_online_weights(self, weights: list[np.ndarray]) -> None:
+        for variable, value in zip(self._online, weights, strict=True):
+            variable.assign(value)
+
     def learn(self, x: np.ndarray, y: np.ndarray, learning_rate: float) -> float:
-        """One SGD step (dropout on) on the batch; returns the loss before the step."""
-        self._optimizer.learning_rate = learning_rate  # assigns the optimizer's variable: no retrace
-        loss = self._step(tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.int64))
-        return float(loss)
+        """One SGD step on the online weights; returns the loss before the step."""
+        loss = self.loss(x, y)
+        self.set_online_weights([w - learning_rate * g for w, g in zip(self.online_weights(), self.gradient(x, y),
+                                                                       strict=True)])
+        return loss
 
     def _fresh_model(self) -> keras.Model:
-        """The same weights in a new model with no optimizer attached."""
+        """The same weights in a new model, free of any training optimizer's state."""
         clone = build_model()
         clone.set_weights(self.model.get_weights())
         return clone
 
     def copy(self) -> CNN:
         return CNN(self._fresh_model())
+
+    def to_bytes(self) -> bytes:
+        """The weights as .npz bytes: several times faster to write than HDF5, for online versions."""
+        buffer = io.BytesIO()
+        np.savez(buffer, *self.model.get_weights())
+        return buffer.getvalue()
+
+    def load_bytes(self, data: bytes) -> None:
+        """Take weights written by `to_bytes`, in place (no new model, no retrace)."""
+        with np.load(io.BytesIO(data)) as arrays:
+            self.set_weights([arrays[f"arr_{i}"] for i in range(len(arrays.files))])
+
+    def get_weights(self) -> list[np.ndarray]:
+        return self.model.get_weights()
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        self.model.set_weights(weights)
 
     def save(self, path: Path) -> None:
         """Keras weights file (HDF5) of the weights alone: the architecture lives in code, and a

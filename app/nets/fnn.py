@@ -14,12 +14,14 @@ True
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 
 INPUTS, HIDDEN, CLASSES = 784, 100, 10
 Params = dict[str, np.ndarray]
+_ORDER = ("w1", "b1", "w2", "b2")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -85,6 +87,18 @@ class FNN:
         }
         return float(data_loss + penalty), grads
 
+    def gradient(self, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+        """Gradient of the batch loss, in the order of `online_weights`."""
+        grads = self.loss_and_gradients(x, y)[1]
+        return [grads[name] for name in _ORDER]
+
+    def online_weights(self) -> list[np.ndarray]:
+        """Every weight is learned online; the name matches the CNN's, which learns only some."""
+        return self.get_weights()
+
+    def set_online_weights(self, weights: list[np.ndarray]) -> None:
+        self.set_weights(weights)
+
     def learn(self, x: np.ndarray, y: np.ndarray, learning_rate: float) -> float:
         """One plain SGD step on the batch; returns the loss before the step."""
         loss, grads = self.loss_and_gradients(x, y)
@@ -92,12 +106,30 @@ class FNN:
             self.params[name] -= (learning_rate * grad).astype(self.params[name].dtype)
         return loss
 
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez(buffer, l2=np.float32(self.l2), **self.params)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FNN:
+        with np.load(io.BytesIO(data)) as arrays:
+            return cls({k: arrays[k] for k in _ORDER}, float(arrays["l2"]))
+
+    def load_bytes(self, data: bytes) -> None:
+        """Take weights written by `to_bytes`, in place."""
+        self.params = FNN.from_bytes(data).params
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [self.params[k].copy() for k in _ORDER]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        dtype = self.params["w1"].dtype
+        self.params = {k: np.array(w, dtype=dtype) for k, w in zip(_ORDER, weights, strict=True)}
+
     def save(self, path: Path) -> None:
-        with open(path, "wb") as handle:
-            np.savez(handle, l2=np.float32(self.l2), **self.params)
+        path.write_bytes(self.to_bytes())
 
     @classmethod
     def load(cls, path: Path) -> FNN:
-        with np.load(path) as data:
-            params = {k: data[k] for k in ("w1", "b1", "w2", "b2")}
-            return cls(params, float(data["l2"]))
+        return cls.from_bytes(path.read_bytes())

@@ -1,0 +1,210 @@
+"""Online learning from one labelled drawing: augment → one step → guard → new version.
+
+The original app's online learning was switched off because it "sometimes led to incorrect
+predictions". Here every step is checked before it is kept: the candidate weights must still read a
+fixed canary set of MNIST digits about as well as the shipped nets do, otherwise the step is undone
+and the sample is quarantined. A small replay batch of MNIST digits rides along with each step so
+that learning one person's 7 does not make the nets forget everyone else's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.data import mnist
+from app.ensemble import Ensemble, decide
+from app.imaging import variants
+from app.storage import StorageError
+from app.versions import BASELINE, Conflict, Manifest, VersionStore
+
+log = logging.getLogger(__name__)
+
+ONLINE = ("fnn_online", "cnn_online")
+_REFRESH_SECONDS = 1.0
+_PUBLISH_ATTEMPTS = 5
+STEP_MULTIPLES = (1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+@dataclass(frozen=True)
+class ReferenceDigits:
+    """MNIST digits the learner checks itself against (canary) and rehearses with (replay)."""
+
+    canary_x: np.ndarray
+    canary_y: np.ndarray
+    replay_x: np.ndarray
+    replay_y: np.ndarray
+
+    @classmethod
+    def from_mnist(cls, folder: Path, canary: int = 500, replay: int = 5000, seed: int = 0) -> ReferenceDigits:
+        data = mnist.load(folder)
+        rng = np.random.default_rng(seed)
+        test = rng.choice(len(data.x_test), canary, replace=False)
+        train = rng.choice(len(data.x_train), replay, replace=False)
+        return cls(
+            data.x_test[test].astype(np.float32) / 255.0,
+            data.y_test[test],
+            data.x_train[train].astype(np.float32) / 255.0,
+            data.y_train[train],
+        )
+
+    @staticmethod
+    def available(folder: Path) -> bool:
+        return all((folder / f"{name}.gz").exists() for name in mnist.SHA256)
+
+
+@dataclass
+class Outcome:
+    learned: bool
+    reason: str
+    version: int
+    canary: dict[str, float] = field(default_factory=dict)
+
+
+class OnlineLearner:
+    """Owns the online pair of one worker and keeps it in step with the shared version store."""
+
+    def __init__(
+        self,
+        ensemble: Ensemble,
+        versions: VersionStore,
+        reference: ReferenceDigits | None,
+        learning_rates: dict[str, float],
+        margin: float,
+        replay_batch: int = 32,  # MNIST digits rehearsed with each correction's 24 views
+        seed: int = 0,
+    ) -> None:
+        self.ensemble = ensemble
+        self.versions = versions
+        self.reference = reference
+        self.learning_rates = learning_rates
+        self.margin = margin
+        self.replay_batch = replay_batch
+        self._rng = np.random.default_rng(seed)
+        self._lock = threading.Lock()
+        self._checked_at = 0.0
+        self.floor = self._canary({"fnn_online": ensemble.models["fnn"], "cnn_online": ensemble.models["cnn"]})
+
+    @property
+    def version(self) -> int:
+        return self.ensemble.versions["fnn_online"]
+
+    def _canary(self, models: dict[str, Any]) -> dict[str, float]:
+        if self.reference is None:
+            return {}
+        x, y = self.reference.canary_x, self.reference.canary_y
+        return {name: float((model.predict_proba(x).argmax(1) == y).mean()) for name, model in models.items()}
+
+    def _adopt(self, manifest: Manifest) -> None:
+        """Make this worker's online pair the manifest's current version."""
+        if manifest.current == self.version:
+            return
+        if manifest.current == BASELINE:
+            for name in ONLINE:
+                shipped = self.ensemble.models[name.removesuffix("_online")]
+                self.ensemble.models[name].set_weights(shipped.get_weights())
+        else:
+            blobs = self.versions.weights(manifest, manifest.current)
+            for name in ONLINE:
+                self.ensemble.models[name].load_bytes(blobs[name.removesuffix("_online")])
+        for name in ONLINE:
+            self.ensemble.versions[name] = manifest.current
+        log.info("adopted online version", extra={"version": manifest.current})
+
+    def sync(self) -> Manifest:
+        manifest = self.versions.read()
+        self._adopt(manifest)
+        self._checked_at = time.monotonic()
+        return manifest
+
+    def refresh(self) -> None:
+        """Cheap staleness check for the request path: at most one manifest read per second."""
+        if time.monotonic() - self._checked_at < _REFRESH_SECONDS:
+            return
+        with self._lock:
+            self.sync()
+
+    def learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
+        """One gradient step on both online nets from one labelled drawing; kept only if the guard allows.
+
+        Any storage failure leaves the worker on its last published version: nothing half-applied.
+        """
+        if self.reference is None:
+            return Outcome(False, "no reference digits configured (DIGITDRAW_MNIST_DIR): learning is off", self.version)
+        with self._lock:
+            try:
+                return self._learn(digit, label, record)
+            except (StorageError, OSError) as error:
+                log.warning("learning step not saved", extra={"error": repr(error)})
+                return Outcome(False, "not learned: model storage is unavailable, try again later", self.version)
+
+    def _learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
+        for _ in range(_PUBLISH_ATTEMPTS):
+            manifest = self.sync()
+            before = {name: self.ensemble.models[name].online_weights() for name in ONLINE}
+            self._step(digit, label)
+            canary = self._canary({name: self.ensemble.models[name] for name in ONLINE})
+            failing = [n for n in ONLINE if canary[n] < self.floor[n] - self.margin]
+            if failing:
+                self._restore(before)
+                reason = "; ".join(
+                    f"{n} canary accuracy would fall to {canary[n]:.1%} (floor {self.floor[n] - self.margin:.1%})"
+                    for n in failing
+                )
+                return Outcome(False, f"quarantined: {reason}", self.version, canary)
+            weights = {n.removesuffix("_online"): self.ensemble.models[n].to_bytes() for n in ONLINE}
+            try:
+                published = self.versions.publish(manifest, weights, {**record, "canary": canary})
+            except Conflict:
+                self._restore(before)  # someone else advanced: start again from their version
+                continue
+            except BaseException:
+                self._restore(before)
+                raise
+            for name in ONLINE:
+                self.ensemble.versions[name] = published.current
+            return Outcome(True, "learned", published.current, canary)
+        return Outcome(False, "busy: too many concurrent updates, try again", self.version)
+
+    def _step(self, digit: np.ndarray, label: int) -> None:
+        """One gradient step per net, its length chosen so the drawing is read right, if a short one does.
+
+        The gradient is computed once; its step starts at the base learning rate and doubles (up to
+        16×) while the online pair still misreads the drawing: first the CNN's, then the FNN's. Most
+        confirmations and easy fixes stay small steps, and only a misreading earns a long one, which
+        the guard then checks like any other.
+        """
+        assert self.reference is not None
+        views = variants(digit)
+        pick = self._rng.choice(len(self.reference.replay_y), self.replay_batch, replace=False)
+        x = np.concatenate([views, self.reference.replay_x[pick]])
+        y = np.concatenate([np.full(len(views), label), self.reference.replay_y[pick]])
+        models = {name: self.ensemble.models[name] for name in ONLINE}
+        start = {name: model.online_weights() for name, model in models.items()}
+        gradient = {name: model.gradient(x, y) for name, model in models.items()}
+
+        def move(name: str, multiple: float) -> bool:
+            rate = self.learning_rates[name] * multiple
+            models[name].set_online_weights([w - rate * g for w, g in zip(start[name], gradient[name], strict=True)])
+            probs = {n: m.predict_proba(digit[np.newaxis]) for n, m in models.items()}
+            return int(decide(probs["fnn_online"], probs["cnn_online"])[0][0]) == label
+
+        move("fnn_online", 1.0)
+        if not any(move("cnn_online", m) for m in STEP_MULTIPLES):
+            any(move("fnn_online", m) for m in STEP_MULTIPLES[1:])
+
+    def _restore(self, weights: dict[str, list[np.ndarray]]) -> None:
+        for name, values in weights.items():
+            self.ensemble.models[name].set_online_weights(values)
+
+    def rollback(self, version: int) -> Manifest:
+        with self._lock:
+            manifest = self.versions.point_to(self.versions.read(), version)
+            self._adopt(manifest)
+            return manifest

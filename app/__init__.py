@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         ADMIN_TOKEN=settings.admin_token,
         CLIENT_SALT=settings.client_salt.encode() or secrets.token_bytes(16),
+        RATE_LIMIT=settings.rate_limit,
     )
     app.config.update(config or {})
     app.extensions["settings"] = settings
@@ -37,11 +38,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app import api, pages
     from app.cli import register_commands
     from app.errors import register_error_handlers
+    from app.protection import protect
     from app.serving import start
 
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     register_commands(app)
+    protect(app, settings)
     start(app, settings)
     return app

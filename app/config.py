@@ -37,6 +37,9 @@ class Settings:
     keep_versions: int = 20
     fnn_learning_rate: float = 0.005  # base step; app.learning lengthens it up to 16× to fix a misreading
     cnn_learning_rate: float = 0.004
+    rate_limit: str = "120/minute"  # per client on /api/predict and /api/correct
+    cors_origins: tuple[str, ...] = ()  # other origins allowed to call the API; none = same origin only
+    proxy_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For hops); 1 on Heroku
     guard_margin: float = 0.005  # canary accuracy may fall at most this far below the shipped models'
 
     @classmethod
@@ -57,6 +60,9 @@ class Settings:
             fnn_learning_rate=_env_float("DIGITDRAW_FNN_LEARNING_RATE", cls.fnn_learning_rate),
             cnn_learning_rate=_env_float("DIGITDRAW_CNN_LEARNING_RATE", cls.cnn_learning_rate),
             guard_margin=_env_float("DIGITDRAW_GUARD_MARGIN", cls.guard_margin),
+            rate_limit=env.get("DIGITDRAW_RATE_LIMIT", cls.rate_limit),
+            cors_origins=tuple(o.strip() for o in env.get("DIGITDRAW_CORS_ORIGINS", "").split(",") if o.strip()),
+            proxy_hops=_env_int("DIGITDRAW_PROXY_HOPS", cls.proxy_hops),
         )
 
     def __repr__(self) -> str:

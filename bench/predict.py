@@ -28,6 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DIGITDRAW_LOG_LEVEL", "WARNING")
+os.environ.setdefault("DIGITDRAW_RATE_LIMIT", "1000000/minute")  # one client sends everything
 os.environ.setdefault("DIGITDRAW_TF_THREADS", "1")
 
 from app import create_app  # noqa: E402

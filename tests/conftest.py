@@ -14,12 +14,13 @@ from app.config import ROOT
 from app.data import pendigits
 
 SHARED = ROOT.parent / "shared"
+UNLIMITED = "1000000/minute"  # tests replay thousands of drawings from one address
 
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     data_dir = tmp_path_factory.mktemp("var")
-    yield create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": data_dir})
+    yield create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": data_dir, "RATE_LIMIT": UNLIMITED})
 
 
 @pytest.fixture()

@@ -17,13 +17,15 @@ from app.export import load_extra
 from app.imaging import preprocess
 from app.samples import SampleStore
 from app.storage import LocalStorage
+from tests.conftest import UNLIMITED
 
 TOKEN = "correct horse battery staple"
 
 
 def _make_app(tmp_path: Path, **config):
     return create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": tmp_path / "var",
-                       "MNIST_DIR": ROOT.parent / "shared" / "mnist", "ADMIN_TOKEN": TOKEN, **config})
+                       "MNIST_DIR": ROOT.parent / "shared" / "mnist", "ADMIN_TOKEN": TOKEN,
+                       "RATE_LIMIT": UNLIMITED, **config})
 
 
 @pytest.fixture()

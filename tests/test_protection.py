@@ -1,0 +1,63 @@
+"""Headers, CORS, rate limits and error hygiene, through the real app."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from app.config import ROOT
+from tests.conftest import UNLIMITED
+
+
+def _app(tmp_path, **config):
+    return create_app({"MODEL_DIR": ROOT / "models", "DATA_DIR": tmp_path, "RATE_LIMIT": UNLIMITED, **config})
+
+
+@pytest.mark.parametrize("path", ["/", "/api/health", "/api/nothing"])
+def test_security_headers_on_every_response(client, path):
+    headers = client.get(path).headers
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_cors_is_same_origin_unless_configured(tmp_path):
+    preflight = {"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"}
+    default = _app(tmp_path).test_client()
+    assert "Access-Control-Allow-Origin" not in default.options("/api/predict", headers=preflight).headers
+    allowed = _app(tmp_path, CORS_ORIGINS=("https://friend.example",)).test_client()
+    ok = allowed.options("/api/predict", headers={**preflight, "Origin": "https://friend.example"})
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://friend.example"
+    assert "Access-Control-Allow-Origin" not in allowed.options("/api/predict", headers=preflight).headers
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path):
+    client = _app(tmp_path, RATE_LIMIT="3/minute").test_client()
+    statuses = [client.post("/api/predict", json={"image": "x"}).status_code for _ in range(3)]
+    assert statuses == [400, 400, 400]
+    limited = client.post("/api/predict", json={"image": "x"})
+    assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) > 0
+    assert client.get("/api/health").status_code == 200  # only predict and correct are limited
+
+
+def test_unexpected_errors_are_json_without_a_trace(tmp_path):
+    app = _app(tmp_path)
+    assert app.debug is False
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500 and response.get_json()["error"]["code"] == "internal_error"
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_settings_never_show_secrets():
+    from app.config import Settings
+
+    shown = repr(Settings(admin_token="hunter2", client_salt="pepper"))
+    assert "hunter2" not in shown and "pepper" not in shown

@@ -128,12 +128,12 @@ def correct() -> ResponseReturnValue:
         "status": "pending",
     })
     outcome = state.learner.learn(digit, label, {"sample_id": meta["id"], "label": label})
-    meta.update(status="learned" if outcome.learned else "quarantined", reason=outcome.reason,
+    meta.update(status=outcome.status, reason=outcome.reason,
                 learned_version=outcome.version if outcome.learned else None)
-    state.samples.write_meta(meta)
+    stored = state.samples.write_meta(meta)
     return jsonify(
         sample_id=meta["id"],
-        stored=True,
+        stored=stored,
         learned=outcome.learned,
         reason=outcome.reason,
         model_version=dict(state.ensemble.versions),

@@ -61,10 +61,14 @@ class ReferenceDigits:
 
 @dataclass
 class Outcome:
-    learned: bool
+    status: str  # learned | quarantined (the guard said no) | not_learned (learning could not run)
     reason: str
     version: int
     canary: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def learned(self) -> bool:
+        return self.status == "learned"
 
 
 class OnlineLearner:
@@ -124,11 +128,18 @@ class OnlineLearner:
         return manifest
 
     def refresh(self) -> None:
-        """Cheap staleness check for the request path: at most one manifest read per second."""
+        """Cheap staleness check for the request path: at most one manifest read per second.
+
+        When storage is down the worker keeps serving what it has in memory and tries again later.
+        """
         if time.monotonic() - self._checked_at < _REFRESH_SECONDS:
             return
         with self._lock:
-            self.sync()
+            try:
+                self.sync()
+            except (StorageError, OSError) as error:
+                self._checked_at = time.monotonic()
+                log.warning("model storage unreachable; serving the version in memory", extra={"error": repr(error)})
 
     def learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
         """One gradient step on both online nets from one labelled drawing; kept only if the guard allows.
@@ -136,13 +147,13 @@ class OnlineLearner:
         Any storage failure leaves the worker on its last published version: nothing half-applied.
         """
         if self.reference is None:
-            return Outcome(False, "no reference digits configured (DIGITDRAW_MNIST_DIR): learning is off", self.version)
+            return Outcome("not_learned", "no reference digits (DIGITDRAW_MNIST_DIR): learning is off", self.version)
         with self._lock:
             try:
                 return self._learn(digit, label, record)
             except (StorageError, OSError) as error:
                 log.warning("learning step not saved", extra={"error": repr(error)})
-                return Outcome(False, "not learned: model storage is unavailable, try again later", self.version)
+                return Outcome("not_learned", "model storage is unavailable; the sample is kept", self.version)
 
     def _learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
         for _ in range(_PUBLISH_ATTEMPTS):
@@ -157,7 +168,7 @@ class OnlineLearner:
                     f"{n} canary accuracy would fall to {canary[n]:.1%} (floor {self.floor[n] - self.margin:.1%})"
                     for n in failing
                 )
-                return Outcome(False, f"quarantined: {reason}", self.version, canary)
+                return Outcome("quarantined", f"quarantined: {reason}", self.version, canary)
             weights = {n.removesuffix("_online"): self.ensemble.models[n].to_bytes() for n in ONLINE}
             try:
                 published = self.versions.publish(manifest, weights, {**record, "canary": canary})
@@ -169,8 +180,8 @@ class OnlineLearner:
                 raise
             for name in ONLINE:
                 self.ensemble.versions[name] = published.current
-            return Outcome(True, "learned", published.current, canary)
-        return Outcome(False, "busy: too many concurrent updates, try again", self.version)
+            return Outcome("learned", "learned", published.current, canary)
+        return Outcome("not_learned", "busy: too many concurrent updates", self.version)
 
     def _step(self, digit: np.ndarray, label: int) -> None:
         """One gradient step per net, its length chosen so the drawing is read right, if a short one does.

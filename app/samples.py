@@ -3,17 +3,23 @@
 Layout (either backend): `samples/<label>/<YYYY-MM-DD>/<id>.png` and `<id>.json`. The PNG is written
 first and the JSON last, so a sample whose JSON exists is complete; the JSON is rewritten once more
 when learning has decided what to do with it (`status`).
+
+When the store is unreachable (S3 down) a sample is written to a spool on local disk instead —
+durably, with the same keys — and copied to the store, oldest first, once it answers again.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from app.storage import NotFound, Storage
+from app.storage import NotFound, Storage, StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 PREFIX = "samples/"
 SOURCES = ("correction", "confirmation", "collection")
@@ -28,21 +34,66 @@ def sample_key(meta: dict[str, Any], extension: str) -> str:
     return f"{PREFIX}{meta['label']}/{meta['created'][:10]}/{meta['id']}.{extension}"
 
 
+def _flush_order(key: str) -> tuple[str, bool]:
+    """Oldest sample first (ids start with their time), each PNG before its JSON."""
+    return key.rsplit("/", 1)[-1].rsplit(".", 1)[0], not key.endswith(".png")
+
+
 class SampleStore:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, spool: Storage | None = None) -> None:
         self.storage = storage
+        self.spool = spool
+
+    def _put(self, key: str, data: bytes, content_type: str) -> bool | str:
+        """True when in the store, "spooled" when only on local disk for now.
+
+        While a backlog waits in the spool, new files queue behind it, so the store receives
+        everything in the order it arrived.
+        """
+        if self.spool is None:
+            self.storage.put(key, data, content_type)
+            return True
+        if not self.spool.list(PREFIX):
+            try:
+                self.storage.put(key, data, content_type)
+                return True
+            except StorageUnavailable:
+                log.warning("storage unavailable: spooling samples to local disk", extra={"key": key})
+        self.spool.put(key, data, content_type)
+        return "spooled"
 
     def add(self, png: bytes, meta: dict[str, Any]) -> dict[str, Any]:
         """Store the drawing durably; returns the metadata with its id and time filled in."""
         now = datetime.now(UTC)
         meta = {"id": new_id(now), "created": now.isoformat(timespec="milliseconds"), **meta}
-        self.storage.put(sample_key(meta, "png"), png, "image/png")
+        self._put(sample_key(meta, "png"), png, "image/png")
         self.write_meta(meta)
         return meta
 
-    def write_meta(self, meta: dict[str, Any]) -> None:
+    def write_meta(self, meta: dict[str, Any]) -> bool | str:
         body = json.dumps(meta, separators=(",", ":")).encode()
-        self.storage.put(sample_key(meta, "json"), body, "application/json")
+        return self._put(sample_key(meta, "json"), body, "application/json")
+
+    def flush(self) -> int:
+        """Copy spooled files to the store in order, forgetting each once it is there; stops at the first
+        failure, so the order holds across outages. Returns how many files moved."""
+        if self.spool is None:
+            return 0
+        moved = 0
+        for key in sorted(self.spool.list(PREFIX), key=_flush_order):
+            try:
+                data = self.spool.get(key)
+            except NotFound:  # another worker moved it meanwhile
+                continue
+            try:
+                self.storage.put(key, data, "image/png" if key.endswith(".png") else "application/json")
+            except StorageUnavailable:
+                break
+            self.spool.delete(key)
+            moved += 1
+        if moved:
+            log.info("spooled samples flushed to storage", extra={"files": moved})
+        return moved
 
     def png(self, meta: dict[str, Any]) -> bytes:
         return self.storage.get(sample_key(meta, "png"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -14,7 +16,7 @@ from app.learning import OnlineLearner, ReferenceDigits
 from app.model_files import load_shipped, shipped_exist
 from app.nets.cnn import configure_threads
 from app.samples import SampleStore
-from app.storage import StorageError, storage_from_settings
+from app.storage import LocalStorage, StorageError, storage_from_settings
 from app.versions import VersionStore
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,25 @@ def start(app: Flask, settings: Settings) -> None:
         learner.sync()
     except StorageError:
         log.exception("could not read the current online version; serving the shipped weights")
-    app.extensions[_KEY] = Runtime(ensemble, learner, SampleStore(storage))
+    samples = SampleStore(storage, LocalStorage(settings.data_dir / "spool") if settings.s3_bucket else None)
+    if samples.spool is not None:
+        _start_flusher(samples)
+    app.extensions[_KEY] = Runtime(ensemble, learner, samples)
     log.info("models loaded", extra={"model_dir": str(settings.model_dir), "storage": repr(storage)})
+
+
+def _start_flusher(samples: SampleStore, every_seconds: float = 2.0) -> None:
+    """Drain the spool in the background, so no request waits on a store that is down."""
+
+    def loop() -> None:
+        while True:
+            time.sleep(every_seconds)
+            try:
+                samples.flush()
+            except Exception:  # keep the thread alive whatever happens; the next round retries
+                log.exception("flushing spooled samples failed")
+
+    threading.Thread(target=loop, name="spool-flusher", daemon=True).start()
 
 
 def runtime() -> Runtime:

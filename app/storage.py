@@ -34,7 +34,7 @@ _LOCK_TIMEOUT_S = 10.0
 _LOCK_DIR = ".locks"
 
 # Short timeouts and few retries so a dead endpoint costs a request seconds, not minutes.
-S3_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+S3_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 3, "mode": "standard"})
 
 
 class StorageError(Exception):

@@ -1,15 +1,17 @@
 """A real moto S3 server in a subprocess, so S3 code is tested over HTTP exactly as it talks to AWS.
 
 In-process mocks patch botocore itself and would hide timeouts, retries and header handling; a server does not.
-Import the fixtures into a test module: `from tests.s3server import moto_endpoint, s3_client, s3_prefix  # noqa: F401`.
+tests/conftest.py imports the fixtures, so every test module can use them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -87,3 +89,49 @@ def s3_client(moto_endpoint: str) -> Any:
 def s3_prefix() -> str:
     """A fresh prefix per test keeps tests independent without a bucket each."""
     return f"test-{uuid.uuid4().hex}"
+
+
+class FlakyProxy:
+    """A TCP relay in front of the S3 server that can be switched off: an outage without losing S3's state.
+
+    While down it refuses to relay (new connections are closed at once, open ones are cut), which is
+    what a client sees when S3 or the network between goes away.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.up = True
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._open: set[socket.socket] = set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def down(self) -> None:
+        self.up = False
+        for sock in list(self._open):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self._server.accept()
+            if not self.up:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            self._open |= {client, upstream}
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while self.up and (chunk := source.recv(65536)):
+                sink.sendall(chunk)
+        for sock in (source, sink):
+            self._open.discard(sock)
+            with contextlib.suppress(OSError):
+                sock.close()

@@ -117,7 +117,7 @@ def test_a_failed_learning_step_never_loses_the_sample(learning_app, tmp_path, d
     body = learning_app.test_client().post("/api/correct", json={"image": url, "label": label}).get_json()
     assert body["stored"] is True and body["learned"] is False and "storage" in body["reason"]
     (meta,) = _samples(tmp_path)
-    assert meta["label"] == label and meta["status"] == "quarantined"
+    assert meta["label"] == label and meta["status"] == "not_learned"
     assert learning_app.test_client().get("/api/health").get_json()["model_version"]["fnn_online"] == 0
 
 

@@ -26,7 +26,7 @@ from app.storage import (
     check_key,
     storage_from_settings,
 )
-from tests.s3server import BUCKET, free_port, moto_client, moto_endpoint, s3_client, s3_prefix  # noqa: F401
+from tests.s3server import BUCKET, free_port, moto_client
 
 BINARY = bytes(range(256)) * 3 + b"\x00\xff\r\n"
 
@@ -127,7 +127,7 @@ def test_list_skips_temp_and_lock_files(tmp_path: Path) -> None:
     assert local.list("") == ["samples/a"]
 
 
-def test_s3_prefixes_isolate_tenants(s3_client: Any, s3_prefix: str) -> None:  # noqa: F811
+def test_s3_prefixes_isolate_tenants(s3_client: Any, s3_prefix: str) -> None:
     mine = S3Storage(BUCKET, s3_prefix, s3_client)
     neighbour = S3Storage(BUCKET, s3_prefix + "-2", s3_client)
     mine.put("k", b"mine")
@@ -136,7 +136,7 @@ def test_s3_prefixes_isolate_tenants(s3_client: Any, s3_prefix: str) -> None:  #
     assert mine.get("k") == b"mine"
 
 
-def test_s3_list_paginates(moto_endpoint: str, s3_prefix: str) -> None:  # noqa: F811
+def test_s3_list_paginates(moto_endpoint: str, s3_prefix: str) -> None:
     client = moto_client(moto_endpoint)
     calls: list[str] = []
     client.meta.events.register("before-call.s3.ListObjectsV2", lambda **_: calls.append("page"))
@@ -307,5 +307,5 @@ def test_storage_from_settings_uses_s3_when_bucket_set(monkeypatch: pytest.Monke
     assert (chosen.bucket, chosen.prefix) == ("samples-bucket", "prod/")
     config = chosen.client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (2, 5)
-    # botocore reads max_attempts=3 as three retries, i.e. four attempts in all.
-    assert config.retries == {"mode": "standard", "total_max_attempts": 4}
+    # three attempts in all (the first try and two retries), so a dead endpoint costs seconds, not minutes
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}

@@ -1,0 +1,89 @@
+/**
+ * The result panel: answer, confidence, each model's top 3, the model's-eye preview and the status
+ * line. The status element's data-* attributes are the page's test contract: `state`, and `seq` /
+ * `latencyMs` of the request whose outcome is on screen.
+ */
+
+const percent = new Intl.NumberFormat(document.documentElement.lang || 'en', {
+  style: 'percent',
+  maximumFractionDigits: 0,
+});
+
+function element(tag, className, text = '') {
+  const node = document.createElement(tag);
+  node.className = className;
+  node.textContent = text;
+  return node;
+}
+
+function barItem([digit, probability]) {
+  const track = element('span', 'bar__track');
+  track.setAttribute('aria-hidden', 'true');
+  const fill = element('span', 'bar__fill');
+  fill.style.width = `${(probability * 100).toFixed(1)}%`;
+  track.append(fill);
+  const item = element('li', 'bar');
+  item.append(element('span', 'bar__digit', String(digit)), track, element('span', 'bar__value', percent.format(probability)));
+  return item;
+}
+
+export class ResultsView {
+  constructor(root) {
+    const find = (id) => root.querySelector(`[data-testid="${id}"]`);
+    this.root = root;
+    this.answer = find('answer');
+    this.confidence = find('confidence');
+    this.status = find('status');
+    this.preview = find('preview');
+    this.bars = new Map([...root.querySelectorAll('[data-model]')].map((block) => [block.dataset.model, block.querySelector('ol')]));
+  }
+
+  showEmpty() {
+    this.#clear();
+    this.#say('empty', 'Draw a digit');
+    delete this.status.dataset.seq;
+    delete this.status.dataset.latencyMs;
+  }
+
+  /** Marks the panel busy; CSS fades the old answer only if the wait becomes noticeable. */
+  showPending() {
+    this.root.setAttribute('aria-busy', 'true');
+  }
+
+  showPrediction(body) {
+    const { recognized, answer, confidence } = body;
+    this.answer.textContent = recognized ? String(answer) : '?';
+    this.confidence.textContent = recognized ? `${percent.format(confidence)} sure` : '';
+    for (const [name, list] of this.bars) list.replaceChildren(...(body.models[name]?.top3 ?? []).map(barItem));
+    this.preview.src = body.preview;
+    this.preview.hidden = false;
+    if (recognized) this.#say('recognised', `Recognised: ${answer}`);
+    else this.#say('unrecognised', 'Not recognised — try again');
+  }
+
+  showError(message) {
+    this.#clear();
+    this.#say('error', message);
+  }
+
+  /** Record which request's outcome is shown, last, so a test that sees `seq` sees everything else. */
+  stamp(seq, latencyMs) {
+    if (latencyMs === undefined) delete this.status.dataset.latencyMs;
+    else this.status.dataset.latencyMs = latencyMs.toFixed(1);
+    this.status.dataset.seq = String(seq);
+  }
+
+  #say(state, message) {
+    this.root.removeAttribute('aria-busy');
+    this.status.dataset.state = state;
+    this.status.textContent = message;
+  }
+
+  #clear() {
+    this.answer.textContent = '';
+    this.confidence.textContent = '';
+    for (const list of this.bars.values()) list.replaceChildren();
+    this.preview.hidden = true;
+    this.preview.removeAttribute('src');
+  }
+}

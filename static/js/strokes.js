@@ -1,0 +1,119 @@
+/**
+ * The drawing as data: strokes of points, and the one renderer that turns them into pixels.
+ *
+ * Keeping strokes instead of pixels makes undo exact and lets a later correction send the pen
+ * trajectory itself. Points are stored as fractions of the canvas side (0–1 inside the canvas),
+ * so the same drawing renders identically on any screen, and `t` is milliseconds since the first
+ * point of the drawing, so a trajectory keeps its timing across strokes.
+ */
+
+/** Brush width as a fraction of the canvas side; app/data/pendigits.py BRUSH_FRACTION must match. */
+export const BRUSH_FRACTION = 1 / 16;
+
+/** Side of the image sent to the server (pendigits.CANVAS): every device sends the same picture. */
+export const EXPORT_SIDE = 280;
+
+export class Drawing {
+  #strokes = [];
+  #active = null;
+  #origin = null;
+
+  /** Start a stroke; `time` is any millisecond clock (an event's timeStamp). */
+  begin(x, y, time) {
+    this.#origin ??= time;
+    this.#active = [];
+    this.extend(x, y, time);
+  }
+
+  extend(x, y, time) {
+    const last = this.#active?.at(-1);
+    // Repeated points add nothing, and dropping them lets a tap stay a one-point stroke (a dot).
+    if (!this.#active || (last && last.x === x && last.y === y)) return;
+    this.#active.push(Object.freeze({ x, y, t: Math.round(time - this.#origin) }));
+  }
+
+  /** Commit the stroke in progress. */
+  end() {
+    if (!this.#active) return;
+    this.#strokes.push(Object.freeze(this.#active));
+    this.#active = null;
+  }
+
+  /** Drop the stroke in progress (the browser took the pointer away, e.g. palm rejection). */
+  cancel() {
+    this.#active = null;
+    this.#resetClockIfEmpty();
+  }
+
+  /** Remove the last finished stroke; false if there was none. */
+  undo() {
+    if (this.#strokes.length === 0) return false;
+    this.#strokes.pop();
+    this.#resetClockIfEmpty();
+    return true;
+  }
+
+  clear() {
+    this.#strokes = [];
+    this.#active = null;
+    this.#origin = null;
+  }
+
+  /** Finished strokes, oldest first: frozen, so callers can keep them without copying. */
+  get strokes() {
+    return [...this.#strokes];
+  }
+
+  /** What the screen shows: finished strokes plus the one being drawn. */
+  get visible() {
+    return this.#active ? [...this.#strokes, this.#active] : this.strokes;
+  }
+
+  get isEmpty() {
+    return this.#strokes.length === 0;
+  }
+
+  #resetClockIfEmpty() {
+    if (this.#strokes.length === 0 && !this.#active) this.#origin = null;
+  }
+}
+
+/** The page's one drawing; a later feature (sending corrections) reads its strokes from here. */
+export const drawing = new Drawing();
+
+/**
+ * Paint strokes as polylines with round caps and joins at BRUSH_FRACTION of `side` (in the
+ * context's pixels), exactly as app/data/pendigits.render does, so the nets are measured on the
+ * same pictures the page sends. Coalesced pointer events make the polylines dense enough to look smooth.
+ */
+export function renderStrokes(context, strokes, side, colour) {
+  context.save();
+  context.lineWidth = side * BRUSH_FRACTION;
+  context.lineCap = 'round';
+  context.lineJoin = 'round';
+  context.strokeStyle = colour;
+  context.fillStyle = colour;
+  for (const [first, ...rest] of strokes) {
+    context.beginPath();
+    if (rest.length === 0) {
+      context.arc(first.x * side, first.y * side, context.lineWidth / 2, 0, 2 * Math.PI);
+      context.fill();
+      continue;
+    }
+    context.moveTo(first.x * side, first.y * side);
+    for (const point of rest) context.lineTo(point.x * side, point.y * side);
+    context.stroke();
+  }
+  context.restore();
+}
+
+let exportCanvas = null;
+
+/** The request image: black ink on a transparent EXPORT_SIDE square, whatever the screen's size. */
+export function toPngDataUrl(strokes) {
+  exportCanvas ??= Object.assign(document.createElement('canvas'), { width: EXPORT_SIDE, height: EXPORT_SIDE });
+  const context = exportCanvas.getContext('2d');
+  context.clearRect(0, 0, EXPORT_SIDE, EXPORT_SIDE);
+  renderStrokes(context, strokes, EXPORT_SIDE, '#000');
+  return exportCanvas.toDataURL('image/png');
+}

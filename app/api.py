@@ -141,6 +141,12 @@ def correct() -> ResponseReturnValue:
     )
 
 
+@bp.get("/counts")
+def counts() -> ResponseReturnValue:
+    """Stored samples per digit, for the collection page's balance."""
+    return jsonify(counts=runtime().samples.counts())
+
+
 @bp.get("/health")
 def health() -> ResponseReturnValue:
     return jsonify(status="ok", model_version=dict(runtime().ensemble.versions))
@@ -153,7 +159,7 @@ def models() -> ResponseReturnValue:
     return jsonify(
         current=manifest.current,
         latest=manifest.latest,
-        baseline={"version": BASELINE, "canary": learner.floor},
+        baseline={"version": BASELINE, "canary": {name: r.as_dict() for name, r in learner.floor.items()}},
         versions=[{k: v for k, v in record.items() if k != "folder"} for record in manifest.versions],
     )
 

@@ -38,6 +38,10 @@ class DigitModel(Protocol):
 
     def set_online_weights(self, weights: list[np.ndarray]) -> None: ...
 
+    def frozen_features(self, x: np.ndarray) -> np.ndarray: ...
+
+    def proba_from_features(self, features: np.ndarray) -> np.ndarray: ...
+
 
 def decide(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Answers (−1 where not recognised) and confidences for batches of two models' probabilities."""

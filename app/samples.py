@@ -98,6 +98,14 @@ class SampleStore:
     def png(self, meta: dict[str, Any]) -> bytes:
         return self.storage.get(sample_key(meta, "png"))
 
+    def counts(self) -> dict[str, int]:
+        """Samples per label, from the key layout alone (no object is read)."""
+        found = dict.fromkeys(map(str, range(10)), 0)
+        for key in self.storage.list(PREFIX):
+            if key.endswith(".json"):
+                found[key[len(PREFIX):].split("/", 1)[0]] += 1
+        return found
+
     def all(self) -> Iterator[dict[str, Any]]:
         """Every complete sample's metadata, oldest first."""
         keys = [k for k in self.storage.list(PREFIX) if k.endswith(".json")]

@@ -64,6 +64,13 @@ class FNN:
         """Class probabilities, shape (n, 10), for images shaped (n, 28, 28) or (n, 784)."""
         return softmax(self._forward(x)[2])
 
+    def frozen_features(self, x: np.ndarray) -> np.ndarray:
+        """Every weight learns online, so nothing can be precomputed: the input itself."""
+        return x
+
+    def proba_from_features(self, features: np.ndarray) -> np.ndarray:
+        return self.predict_proba(features)
+
     def loss(self, x: np.ndarray, y: np.ndarray) -> float:
         return self.loss_and_gradients(x, y)[0]
 

@@ -1,0 +1,238 @@
+"""Soak: many workers, many clients, an S3 outage and a killed worker; nothing may be lost.
+
+    .venv/bin/python bench/soak.py [--seconds 120] [--workers 4] [--clients 16] [--outage 30]
+
+gunicorn (N workers) on loopback, backed by a moto S3 server behind a relay that the run switches
+off for `--outage` seconds in the middle; one worker is SIGKILLed while corrections are in flight.
+Clients send held-out pendigits drawings: 80 % predictions, 20 % corrections with the true label.
+Afterwards it checks, against S3 itself:
+- every acknowledged correction is stored (lost samples = 0); extra stored ones can only come
+  from requests the kill cut off before they were answered;
+- the manifest's latest version counts every acknowledged accepted update (lost updates = 0), and
+  every kept version loads;
+- no 5xx.
+Prints the counts, throughput and p50/p99 as JSON; exits 1 if anything was lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.data import pendigits  # noqa: E402
+from app.nets.cnn import CNN  # noqa: E402
+from app.nets.fnn import FNN  # noqa: E402
+from app.samples import SampleStore  # noqa: E402
+from app.storage import S3Storage  # noqa: E402
+from app.versions import VersionStore  # noqa: E402
+from tests.s3server import FlakyProxy, free_port, moto_client  # noqa: E402
+
+BUCKET = "digitdraw-soak"
+
+
+@dataclass
+class Tally:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    statuses: dict[int, int] = field(default_factory=dict)
+    cut: int = 0  # requests with no answer (the killed worker's)
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"predict": [], "correct": []})
+    acknowledged: set[str] = field(default_factory=set)
+    spooled: int = 0
+    accepted: int = 0
+
+    def record(self, kind: str, status: int, seconds: float, body: dict) -> None:
+        with self.lock:
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            self.latencies[kind].append(seconds)
+            if kind == "correct" and status == 200:
+                self.acknowledged.add(body["sample_id"])
+                self.spooled += body["stored"] == "spooled"
+                self.accepted += body["learned"]
+
+
+def post(port: int, path: str, body: bytes) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", path, body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        connection.close()
+
+
+def client_loop(port: int, drawings: list[tuple[int, str]], stop: threading.Event, tally: Tally, seed: int) -> None:
+    rng = random.Random(seed)
+    while not stop.is_set():
+        label, url = rng.choice(drawings)
+        kind = "correct" if rng.random() < 0.2 else "predict"
+        body = {"image": url, "label": label, "consent": True} if kind == "correct" else {"image": url}
+        start = time.perf_counter()
+        try:
+            status, reply = post(port, f"/api/{kind}", json.dumps(body).encode())
+        except (OSError, http.client.HTTPException):
+            with tally.lock:
+                tally.cut += 1
+            continue
+        tally.record(kind, status, time.perf_counter() - start, reply)
+
+
+def wait_until(check, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def health(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/api/health")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def worker_pids(master: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {}
+    ms = np.array(seconds) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 1), "p99_ms": round(float(np.percentile(ms, 99)), 1)}
+
+
+def verify(endpoint: str, prefix: str, tally: Tally) -> dict[str, object]:
+    client = moto_client(endpoint)
+    stored = {meta["id"] for meta in SampleStore(S3Storage(BUCKET, prefix, client)).all()}
+    versions = VersionStore(S3Storage(BUCKET, prefix, client), keep=1000)
+    manifest = versions.read()
+    unloadable = 0
+    for record in manifest.versions:
+        try:
+            blobs = versions.weights(manifest, record["version"])
+            FNN.from_bytes(blobs["fnn"])
+            CNN.initialise(0).load_bytes(blobs["cnn"])
+        except Exception:  # a version that does not load is exactly what this run looks for
+            unloadable += 1
+    return {
+        "corrections_acknowledged": len(tally.acknowledged),
+        "of_which_spooled": tally.spooled,
+        "samples_stored": len(stored),
+        "lost_samples": len(tally.acknowledged - stored),
+        "stored_without_answer": len(stored - tally.acknowledged),
+        "updates_acknowledged": tally.accepted,
+        "manifest_latest": manifest.latest,
+        "lost_updates": max(0, tally.accepted - manifest.latest),
+        "versions_kept": len(manifest.versions),
+        "versions_unloadable": unloadable,
+    }
+
+
+def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, object]:
+    drawings = [(d.label, pendigits.data_url(image))
+                for d, image in pendigits.canvas_drawings(pendigits.held_out(pendigits.parse())[:300])]
+    moto_port, app_port = free_port(), free_port()
+    prefix = f"soak-{int(time.time())}"
+    with tempfile.TemporaryDirectory() as var:
+        moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        endpoint = f"http://127.0.0.1:{moto_port}"
+        wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", moto_port)) == 0, 30)
+        moto_client(endpoint).create_bucket(Bucket=BUCKET)
+        proxy = FlakyProxy(moto_port)
+        env = {**os.environ, "AWS_ENDPOINT_URL": proxy.endpoint, "AWS_ACCESS_KEY_ID": "soak",
+               "AWS_SECRET_ACCESS_KEY": "soak", "AWS_DEFAULT_REGION": "us-east-1",
+               "DIGITDRAW_S3_BUCKET": BUCKET, "DIGITDRAW_S3_PREFIX": prefix, "DIGITDRAW_DATA_DIR": var,
+               "DIGITDRAW_MNIST_DIR": str(ROOT.parent / "shared" / "mnist"),
+               "DIGITDRAW_RATE_LIMIT": "1000000/minute", "DIGITDRAW_LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{app_port}",
+                                   "--timeout", "120", "app:create_app()"], cwd=ROOT, env=env,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            if not wait_until(lambda: health(app_port), 180):
+                raise RuntimeError("gunicorn did not come up")
+            tally, stop = Tally(), threading.Event()
+            threads = [threading.Thread(target=client_loop, args=(app_port, drawings, stop, tally, i))
+                       for i in range(clients)]
+            started = time.monotonic()
+            for thread in threads:
+                thread.start()
+            events: list[str] = []
+            kill_at, outage_at = seconds * 0.25, seconds / 2 - outage / 2
+            killed = outage_done = False
+            while time.monotonic() - started < seconds:
+                elapsed = time.monotonic() - started
+                if not killed and elapsed >= kill_at:
+                    victim = worker_pids(server.pid)[0]
+                    os.kill(victim, signal.SIGKILL)
+                    events.append(f"kill -9 worker {victim} at {elapsed:.1f}s")
+                    killed = True
+                if not outage_done and elapsed >= outage_at:
+                    proxy.down()
+                    events.append(f"S3 down at {elapsed:.1f}s for {outage:.0f}s")
+                    time.sleep(outage)
+                    proxy.up = True
+                    events.append(f"S3 back at {time.monotonic() - started:.1f}s")
+                    outage_done = True
+                time.sleep(0.2)
+            stop.set()
+            for thread in threads:
+                thread.join()
+            elapsed = time.monotonic() - started
+            spool = Path(var) / "spool"
+            flushed = wait_until(lambda: not any(p.is_file() for p in spool.rglob("*.json")), 90)
+            report: dict[str, object] = {
+                "workers": workers, "clients": clients, "seconds": round(elapsed, 1), "events": events,
+                "requests": sum(tally.statuses.values()), "statuses": tally.statuses, "cut_by_kill": tally.cut,
+                "server_errors": sum(n for status, n in tally.statuses.items() if status >= 500),
+                "requests_per_s": round(sum(tally.statuses.values()) / elapsed, 1),
+                "predict": percentiles(tally.latencies["predict"]),
+                "correct": percentiles(tally.latencies["correct"]),
+                "spool_flushed": flushed,
+            }
+            report.update(verify(endpoint, prefix, tally))
+            return report
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+            moto.terminate()
+            moto.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--outage", type=float, default=30)
+    args = parser.parse_args()
+    report = run(args.seconds, args.workers, args.clients, args.outage)
+    print(json.dumps(report, indent=2))
+    bad = report["lost_samples"] or report["lost_updates"] or report["server_errors"] or report["versions_unloadable"]
+    sys.exit(1 if bad or not report["spool_flushed"] else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""200 corrections with random wrong labels must not wreck the online nets (the learning guard)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app import create_app
+from app.config import ROOT
+from app.data import mnist, pendigits
+from app.evaluation import ensemble_accuracies
+from app.serving import ensemble
+from tests.conftest import UNLIMITED
+
+
+def test_random_wrong_labels_leave_mnist_accuracy_within_1pp(tmp_path, pen_digits, mnist_dir):
+    app = create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": tmp_path,
+                      "MNIST_DIR": mnist_dir, "RATE_LIMIT": UNLIMITED})
+    client = app.test_client()
+    rng = np.random.default_rng(2026)
+    digits = pendigits.held_out(pen_digits)
+    chosen = [digits[i] for i in rng.choice(len(digits), 200, replace=False)]
+    outcomes = []
+    for digit, image in pendigits.canvas_drawings(chosen):
+        wrong = int((digit.label + rng.integers(1, 10)) % 10)
+        reply = client.post("/api/correct", json={"image": pendigits.data_url(image), "label": wrong}).get_json()
+        assert reply["stored"] is True
+        outcomes.append(reply["learned"])
+
+    data = mnist.load(mnist_dir)
+    with app.app_context():
+        figures = ensemble_accuracies(ensemble(), data.x_test.astype(np.float32) / 255.0, data.y_test)
+    print(f"poisoning: {sum(outcomes)} of 200 wrong labels passed the guard; MNIST test {figures}")
+    for name in ("fnn", "cnn"):
+        assert figures[f"{name}_online"] >= figures[name] - 0.01, (name, figures)
+    assert figures["ensemble"] >= figures["cnn"] - 0.01

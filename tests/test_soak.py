@@ -1,0 +1,19 @@
+"""A short soak (the CI cut of bench/soak.py): 2 gunicorn workers on moto S3, an outage and a kill -9."""
+
+from __future__ import annotations
+
+from bench.soak import run
+
+
+def test_nothing_is_lost_through_an_outage_and_a_killed_worker():
+    report = run(seconds=20, workers=2, clients=6, outage=5)
+    print("soak:", report)
+    assert len(report["events"]) == 3  # the kill, the outage and the recovery all happened inside the run
+    assert report["server_errors"] == 0
+    assert report["corrections_acknowledged"] > 10 and report["of_which_spooled"] > 0
+    assert report["lost_samples"] == 0
+    assert report["stored_without_answer"] <= report["cut_by_kill"]
+    assert report["spool_flushed"] is True
+    assert report["lost_updates"] == 0 and report["updates_acknowledged"] > 0
+    assert report["manifest_latest"] - report["updates_acknowledged"] <= report["cut_by_kill"]
+    assert report["versions_unloadable"] == 0

@@ -95,3 +95,11 @@ def load(folder: Path, mirror: str = MIRROR) -> Mnist:
         y_test=arrays["t10k-labels-idx1-ubyte"].astype(np.int64),
         checksums=dict(SHA256),
     )
+
+
+if __name__ == "__main__":  # python -m app.data.mnist [FOLDER]: fetch and verify, e.g. at build time
+    import sys
+
+    logging.basicConfig(level=logging.INFO)
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "data/mnist")
+    print(f"MNIST ready in {target}: {sorted(p.name for p in ensure(target).values())}")

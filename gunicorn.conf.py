@@ -1,0 +1,25 @@
+"""gunicorn settings (read automatically from the working directory): Procfile and scripts/run share them."""
+
+import os
+
+# all interfaces by default: a platform such as Heroku routes to $PORT from outside the dyno
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# one worker per core, each with single-threaded TensorFlow and BLAS: parallelism comes from workers
+raw_env = [f"DIGITDRAW_TF_THREADS={os.environ.get('DIGITDRAW_TF_THREADS', '1')}", "OPENBLAS_NUM_THREADS=1"]
+timeout = 60
+accesslog = "-"
+# no client address: people are only ever a salted hash
+access_log_format = "%(m)s %(U)s %(s)s %(B)s bytes %(M)s ms"
+# gunicorn's own and access logs as JSON lines, like the app's (app/logs.py)
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "app.logs.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "root": {"handlers": ["stderr"], "level": "INFO"},
+    "loggers": {
+        name: {"handlers": ["stderr"], "level": "INFO", "propagate": False}
+        for name in ("gunicorn.error", "gunicorn.access")
+    },
+}

@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 
 from app.errors import InputError
 from app.imaging import as_png, decode_bytes, ink_map, normalise, open_image, preprocess, to_data_url
+from app.openapi import spec
 from app.serving import Runtime, runtime
 from app.versions import BASELINE
 
@@ -57,13 +58,25 @@ def predict() -> ResponseReturnValue:
     return jsonify(_answer(runtime(), preprocess(image)))
 
 
+def _whole(value: Any) -> int | None:
+    """A JSON whole number (7, or 7.0: JSON has one number type) as an int; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def _digit(body: dict[str, Any], name: str, *, optional: bool) -> int | None:
     value = body.get(name)
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
+    number = _whole(value)
+    if number is None or not 0 <= number <= 9:
         raise InputError(f"bad_{name}", f"`{name}` must be a whole number from 0 to 9.", 400)
-    return value
+    return number
 
 
 def _strokes(value: Any) -> list[list[list[float]]] | None:
@@ -105,6 +118,8 @@ def correct() -> ResponseReturnValue:
     consent = body.get("consent", False)
     if not isinstance(consent, bool):
         raise InputError("bad_consent", "`consent` must be true or false.", 400)
+    if body.get("source") not in (None, "collection"):
+        raise InputError("bad_source", '`source` may only be "collection" (or left out).', 400)
     source = "collection" if body.get("source") == "collection" else (
         "confirmation" if predicted == label else "correction")
     raw = decode_bytes(image)
@@ -147,6 +162,11 @@ def counts() -> ResponseReturnValue:
     return jsonify(counts=runtime().samples.counts())
 
 
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(spec())
+
+
 @bp.get("/health")
 def health() -> ResponseReturnValue:
     return jsonify(status="ok", model_version=dict(runtime().ensemble.versions))
@@ -182,7 +202,8 @@ def rollback() -> ResponseReturnValue:
     target = _json_body().get("version")
     if target == "baseline":
         target = BASELINE
-    if isinstance(target, bool) or not isinstance(target, int):
+    target = _whole(target)
+    if target is None:
         raise InputError("bad_version", '`version` must be a kept version number or "baseline".', 400)
     try:
         manifest = runtime().learner.rollback(target)

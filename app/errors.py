@@ -49,7 +49,7 @@ def register_error_handlers(app: Flask) -> None:
         code, message = _HTTP_CODES.get(status, ("http_error", err.description or "Request failed."))
         response = err.get_response()
         body, status = error_body(code, message, status)
-        body.headers.extend((k, v) for k, v in response.headers.items() if k == "Retry-After")
+        body.headers.extend((k, v) for k, v in response.headers.items() if k in ("Retry-After", "Allow"))
         return body, status
 
     @app.errorhandler(Exception)

@@ -90,6 +90,8 @@ def as_png(raw: bytes, image: Image.Image) -> bytes:
     """The drawing as received when it is a PNG; a lossless PNG of its pixels otherwise."""
     if image.format == "PNG":
         return raw
+    if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
+        image = image.convert("RGB")  # e.g. a CMYK JPEG: PNG cannot hold it
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -81,7 +81,7 @@ class VersionStore:
         except Conflict:
             self._delete(folder)
             raise
-        for dropped in old.versions[: len(old.versions) + 1 - self.keep]:
+        for dropped in old.versions[: max(0, len(old.versions) + 1 - self.keep)]:
             self._delete(dropped["folder"])
         return new
 

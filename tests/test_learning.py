@@ -198,3 +198,18 @@ def test_export_round_trips_every_consented_sample(learning_app, tmp_path, drawi
     assert all(line["image_key"].startswith(f"samples/{line['label']}/") for line in lines)
     assert all({"id", "label", "source", "models", "answer", "created", "strokes", "consent"} <= set(line)
                for line in lines)
+
+
+def test_only_the_last_kept_versions_remain_and_each_loads(tmp_path, drawings):
+    app = _make_app(tmp_path, KEEP_VERSIONS=3)
+    client = app.test_client()
+    right = {"Authorization": f"Bearer {TOKEN}"}
+    learned = sum(client.post("/api/correct", json={"image": url, "label": label}).get_json()["learned"]
+                  for label, url in drawings[:6])
+    assert learned >= 4
+    listed = [v["version"] for v in client.get("/api/models").get_json()["versions"]]
+    assert listed == list(range(learned - 2, learned + 1))
+    folders = {p.parent.name for p in (tmp_path / "var" / "models" / "online").rglob("*.npz")}
+    assert len(folders) == 3  # older versions' weights are gone, kept ones are all there
+    for version in listed:
+        assert client.post("/api/models/rollback", json={"version": version}, headers=right).status_code == 200

@@ -91,8 +91,9 @@ class CNN:
         return self._loss(y, self.model(x, training=False))
 
     def _gradient_value(self, x: tf.Tensor, y: tf.Tensor) -> list[tf.Tensor]:
+        # dropout off: an online step must be repeatable, and the step length is searched on this gradient
         with tf.GradientTape() as tape:
-            loss = self._loss(y, self.model(x, training=True))
+            loss = self._loss(y, self.model(x, training=False))
         return tape.gradient(loss, self._online)
 
     def _features_value(self, x: tf.Tensor) -> tf.Tensor:
@@ -121,7 +122,7 @@ class CNN:
         return float(self._loss_fn(tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.int64)))
 
     def gradient(self, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-        """Gradient of the batch loss (dropout on) for the online (dense) weights."""
+        """Gradient of the batch loss for the online (dense) weights."""
         grads = self._gradient(tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.int64))
         return [g.numpy() for g in grads]
 

@@ -1,0 +1,227 @@
+"""JSON behind the "show the learning" pages: stats, the dataset browser, the nets' internals.
+
+Errors use app.errors' one shape. Every query parameter is checked: an unknown or repeated one, or
+a bad value, is a 400 naming it. Figures are computed from the stored metadata on each request
+(one listing and one read per sample; see app/stats.py and app/dataset.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from app import dataset, internals, stats
+from app.api import _image_field, _require_admin
+from app.errors import InputError
+from app.imaging import ink_map, normalise, open_image, preprocess, to_data_url
+from app.samples import SOURCES, SampleStore
+from app.serving import runtime
+from app.storage import NotFound, StorageError
+from app.versions import BASELINE
+
+bp = Blueprint("insight_api", __name__, url_prefix="/api")
+
+MIN_WINDOW, MAX_WINDOW = 5, 1000
+MAX_PAGE = 1_000_000
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def _digit(name: str, raw: str) -> int | None:
+    if raw == "":
+        return None
+    if not re.fullmatch(r"[0-9]", raw):
+        raise InputError(f"bad_{name}", f"`{name}` must be a digit from 0 to 9 (or empty for any).", 400)
+    return int(raw)
+
+
+def _flag(name: str, raw: str) -> bool | None:
+    if raw == "":
+        return None
+    if raw.lower() not in (*_TRUE, *_FALSE):
+        raise InputError(f"bad_{name}", f"`{name}` must be true or false (or empty for either).", 400)
+    return raw.lower() in _TRUE
+
+
+def _source(name: str, raw: str) -> str | None:
+    if raw == "":
+        return None
+    if raw not in SOURCES:
+        raise InputError(f"bad_{name}", f"`{name}` must be one of {', '.join(SOURCES)} (or empty for any).", 400)
+    return raw
+
+
+def _whole(low: int, high: int) -> Callable[[str, str], int | None]:
+    def parse(name: str, raw: str) -> int | None:
+        if raw == "":
+            return None
+        if not re.fullmatch(r"[0-9]{1,7}", raw) or not low <= int(raw) <= high:
+            raise InputError(f"bad_{name}", f"`{name}` must be a whole number from {low} to {high}.", 400)
+        return int(raw)
+
+    return parse
+
+
+def _query(**parsers: Callable[[str, str], Any]) -> dict[str, Any]:
+    """The request's query parameters, each parsed by its parser; anything else is refused."""
+    unknown = sorted(set(request.args) - set(parsers))
+    if unknown:
+        raise InputError("unknown_parameter", f"Unknown query parameter `{unknown[0]}`; this address takes "
+                         f"{', '.join(f'`{name}`' for name in parsers) or 'none'}.", 400)
+    values = {}
+    for name, parse in parsers.items():
+        given = request.args.getlist(name)
+        if len(given) > 1:
+            raise InputError(f"bad_{name}", f"`{name}` was given {len(given)} times; give it once.", 400)
+        values[name] = parse(name, given[0].strip() if given else "")
+    return values
+
+
+def _storage_down() -> InputError:
+    return InputError("storage_unavailable", "The sample store cannot be reached right now; try again shortly.", 503)
+
+
+def _metas(label: int | None = None) -> list[dict[str, Any]]:
+    """Every sample's metadata (one label's, when given), read once per request."""
+    cache = g.setdefault("insight_metas", {})
+    if label not in cache:
+        try:
+            cache[label] = dataset.read_all(runtime().samples, label)
+        except StorageError:
+            raise _storage_down() from None
+    return cache[label]
+
+
+def _admin() -> bool:
+    """True for a request carrying the right admin token; a wrong one is refused (401/403), none is public."""
+    if "Authorization" not in request.headers:
+        return False
+    _require_admin()
+    return True
+
+
+@bp.get("/stats")
+def stats_json() -> ResponseReturnValue:
+    """Prequential accuracy, samples per day and per digit, the confusion matrix and the online versions."""
+    window = _query(window=_whole(MIN_WINDOW, MAX_WINDOW))["window"] or stats.DEFAULT_WINDOW
+    learner = runtime().learner
+    try:
+        manifest = learner.versions.read()
+    except StorageError:
+        raise _storage_down() from None
+    floor = {name: reading.as_dict() for name, reading in learner.floor.items()}
+    return jsonify(
+        **stats.summary(_metas(), window),
+        versions=stats.versions(manifest.current, manifest.latest, manifest.versions, floor, BASELINE),
+        learning=learner.reference is not None,
+    )
+
+
+@bp.get("/samples")
+def samples() -> ResponseReturnValue:
+    """One page of stored drawings, newest first, filtered by label, misreading and source."""
+    query = _query(label=_digit, misread=_flag, source=_source, page=_whole(1, MAX_PAGE))
+    everyone = _admin()
+    found = dataset.select(_metas(query["label"]), label=query["label"], was_misread=query["misread"],
+                           source=query["source"], everyone=everyone)
+    body = dataset.paginate(found, query["page"] or 1)
+    body["filters"] = {k: query[k] for k in ("label", "misread", "source")}
+    body["everyone"] = everyone
+    return jsonify(body)
+
+
+def _visible(sample_id: str) -> tuple[SampleStore, dict[str, Any]]:
+    """The sample if this request may see it, else a 404 that does not tell "private" from "absent"."""
+    if not dataset.valid_id(sample_id):
+        raise InputError("bad_sample_id", "A sample id looks like 20261123T195301123456Z-1a2b3c4d.", 400)
+    everyone = _admin()
+    store = runtime().samples
+    try:
+        found = dataset.find(store, sample_id)
+    except StorageError:
+        raise _storage_down() from None
+    if found is None or found[0].get("deleted") or not (everyone or dataset.public(found[0])):
+        raise InputError("unknown_sample", f"There is no public sample {sample_id}.", 404)
+    return store, found[0]
+
+
+@bp.get("/samples/<sample_id>")
+def sample(sample_id: str) -> ResponseReturnValue:
+    """A sample's metadata (without the client hash), its drawing and its 28×28 as data URLs."""
+    _query()
+    store, meta = _visible(sample_id)
+    try:
+        png = store.png(meta)
+    except NotFound:
+        raise InputError("unknown_sample", f"The drawing of sample {sample_id} is missing.", 404) from None
+    except StorageError:
+        raise _storage_down() from None
+    try:
+        preview = to_data_url(normalise(ink_map(open_image(png))))
+    except InputError:
+        preview = None  # an empty or unreadable stored drawing still has metadata worth showing
+    return jsonify(**dataset.detail(meta), image="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+                   preview=preview)
+
+
+@bp.get("/samples/<sample_id>.png")
+def sample_png(sample_id: str) -> ResponseReturnValue:
+    _query()
+    store, meta = _visible(sample_id)
+    try:
+        png = store.png(meta)
+    except NotFound:
+        raise InputError("unknown_sample", f"The drawing of sample {sample_id} is missing.", 404) from None
+    except StorageError:
+        raise _storage_down() from None
+    response = Response(png, mimetype="image/png")
+    # drawings never change, but a deletion should take effect soon; never shared caches for private ones
+    response.headers["Cache-Control"] = "public, max-age=300" if dataset.public(meta) else "private, no-store"
+    return response
+
+
+@bp.delete("/samples/<sample_id>")
+def delete_sample(sample_id: str) -> ResponseReturnValue:
+    """Admin only: tombstone the sample's JSON and remove its PNG (see app/dataset.py)."""
+    _require_admin()
+    _query()
+    if not dataset.valid_id(sample_id):
+        raise InputError("bad_sample_id", "A sample id looks like 20261123T195301123456Z-1a2b3c4d.", 400)
+    store = runtime().samples
+    try:
+        meta = dataset.delete(store, sample_id)
+    except StorageError:
+        raise _storage_down() from None
+    if meta is None:
+        raise InputError("unknown_sample", f"There is no sample {sample_id}.", 404)
+    return jsonify(id=sample_id, deleted=True, deleted_at=meta["deleted_at"], image_removed=True)
+
+
+@bp.post("/internals")
+def internals_json() -> ResponseReturnValue:
+    """How the nets see a drawing: the CNN's first-layer filters and feature maps, the FNN's top units."""
+    digit = preprocess(_image_field())
+    state = runtime()
+    state.learner.refresh()
+    return jsonify(internals.explain(state.ensemble, digit))
+
+
+@bp.get("/architecture")
+def architecture() -> ResponseReturnValue:
+    """Both nets layer by layer with parameter counts, and the model card's figures."""
+    _query()
+    models = runtime().ensemble.models
+    card_path = current_app.extensions["settings"].model_dir / "card.json"
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        card = {}
+    return jsonify(
+        nets=[internals.fnn_architecture(models["fnn"]), internals.cnn_architecture(models["cnn"])],
+        card=internals.card_figures(card),
+    )

@@ -1,0 +1,54 @@
+"""The "show the learning" pages: stats, the dataset browser, the nets and their internals, about.
+
+Each page is a static shell; its script fetches what it shows from app/insight_api.py, whose
+addresses reach it as data attributes written with url_for here.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+
+from app import dataset
+from app.serving import runtime
+from app.storage import StorageError
+
+bp = Blueprint("insight_pages", __name__)
+
+
+@bp.get("/stats")
+def stats() -> str:
+    return render_template("insight/stats.html")
+
+
+@bp.get("/dataset")
+def dataset_grid() -> str:
+    return render_template("insight/dataset.html")
+
+
+@bp.get("/dataset/<sample_id>")
+def dataset_sample(sample_id: str) -> ResponseReturnValue:
+    """One drawing; a person following a stale or mistyped link gets a page saying so, with a 404."""
+    exists = dataset.valid_id(sample_id)
+    if exists:
+        try:
+            found = dataset.find(runtime().samples, sample_id)
+            exists = found is not None and not found[0].get("deleted")
+        except StorageError:
+            exists = True  # let the page's own request report the outage
+    return render_template("insight/sample.html", sample_id=sample_id, missing=not exists), 200 if exists else 404
+
+
+@bp.get("/models")
+def models() -> str:
+    return render_template("insight/models.html")
+
+
+@bp.get("/internals")
+def internals() -> str:
+    return render_template("insight/internals.html")
+
+
+@bp.get("/about")
+def about() -> str:
+    return render_template("insight/about.html")

@@ -1,0 +1,187 @@
+"""The OpenAPI document is valid, the app serves it, and the app keeps to it.
+
+Property-based part: schemathesis generates requests from app/openapi.py (its examples, boundary values
+and random data, valid and invalid) for every operation and checks each answer: never a 5xx, a
+documented status, the documented content type, headers and body schema, invalid data refused, valid
+data not refused, unsupported methods answered 405, the admin token enforced. Seeded, so a run is
+repeatable. Explicit part: answers fuzzing cannot reach (429, 503, admin disabled, every accepted image
+format) are checked against the same document.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
+from PIL import Image, ImageDraw
+from schemathesis import checks
+
+from app import api, create_app
+from app.config import ROOT
+from app.openapi import ERROR_CODES, MAX_POINTS, MAX_STROKES, SEVEN_DATA_URL, spec
+from tests.conftest import UNLIMITED
+
+TOKEN = "openapi-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+IMAGE_PATHS = ("/api/predict", "/api/correct")
+RESPONSE_CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+    checks.response_schema_conformance,
+]
+
+
+def _make_app(data_dir: Path, **config) -> Flask:
+    app = create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": data_dir,
+                      "MNIST_DIR": ROOT.parent / "shared" / "mnist", "ADMIN_TOKEN": TOKEN,
+                      "RATE_LIMIT": UNLIMITED, **config})
+    return app
+
+
+@pytest.fixture(scope="module")
+def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    yield _make_app(tmp_path_factory.mktemp("openapi"))
+
+
+@pytest.fixture(scope="module")
+def bare_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """No trained weights, no admin token, two requests a minute: the answers a healthy app never gives."""
+    yield _make_app(tmp_path_factory.mktemp("bare"), MODEL_DIR=tmp_path_factory.mktemp("no-models"),
+                    ADMIN_TOKEN="", RATE_LIMIT="2/minute")
+
+
+def test_spec_is_valid_openapi():
+    document = spec()
+    validate(document)
+    assert document["openapi"].startswith("3.1.")
+    assert (MAX_STROKES, MAX_POINTS) == (api.MAX_STROKES, api.MAX_POINTS)
+    assert spec() == document and spec() is not document
+
+
+def test_app_serves_the_spec(fuzzed_app):
+    response = fuzzed_app.test_client().get("/api/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.get_json() == spec()
+
+
+def test_every_api_route_is_described(fuzzed_app):
+    described = {(path, method.upper()) for path, item in spec()["paths"].items() for method in item}
+    routed = {(rule.rule, method) for rule in fuzzed_app.url_map.iter_rules() if rule.rule.startswith("/api/")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routed == described
+
+
+# Loaded from spec() directly, not from the app: schemathesis' fixture loader (schemathesis.pytest.from_fixture)
+# breaks on pytest 9.2 (it sets Function._nodeid, which pytest no longer has), and an eager from_wsgi would build
+# the app at collection time. test_app_serves_the_spec checks that the app serves this same document.
+schema = schemathesis.openapi.from_dict(spec())
+
+
+@schema.parametrize()
+@settings(max_examples=50, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+def test_app_keeps_to_its_openapi_description(case, fuzzed_app):
+    # Send through the app's WSGI interface: the case's own request reads `operation.app`, the checks' probes (e.g.
+    # ignored_auth re-sending without the token) read `schema.app`, and neither is known when the schema is loaded.
+    case.operation.app = case.operation.schema.app = fuzzed_app
+    path = case.operation.path
+    case.call_and_validate(
+        headers=AUTH if path == "/api/models/rollback" else None,
+        # A schema-valid `image` string is almost never a decodable PNG, so a 4xx there is right, not a bug.
+        excluded_checks=[checks.positive_data_acceptance] if path in IMAGE_PATHS else None,
+    )
+
+
+def _conforms(response, path: str, method: str = "POST", status: int | None = None, code: str | None = None) -> None:
+    assert status is None or response.status_code == status, response.get_data(as_text=True)[:300]
+    if code is not None:
+        assert response.get_json()["error"]["code"] == code
+    # a 503 is documented (no trained weights), so only there a 5xx is no failure
+    expected = [check for check in RESPONSE_CHECKS if status != 503 or check is not checks.not_a_server_error]
+    schema[path][method].Case().validate_response(response, checks=expected)
+
+
+def _data_url(image: Image.Image, image_format: str) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    mime = "jpeg" if image_format == "JPEG" else "png"
+    return f"data:image/{mime};base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _seven(mode: str, background, ink) -> Image.Image:
+    image = Image.new(mode, (28, 28), background)
+    ImageDraw.Draw(image).line([(6, 6), (21, 6), (12, 23)], fill=ink, width=3)
+    return image
+
+
+DRAWINGS = {
+    "png-canvas-LA": SEVEN_DATA_URL,
+    "png-RGBA": _data_url(_seven("RGBA", (0, 0, 0, 0), (0, 0, 0, 255)), "PNG"),
+    "png-L": _data_url(_seven("L", 255, 0), "PNG"),
+    "png-1bit": _data_url(_seven("1", 1, 0), "PNG"),
+    "png-palette-transparent": _data_url(_seven("RGBA", (0, 0, 0, 0), (0, 0, 0, 255)).convert("P"), "PNG"),
+    "png-16bit": _data_url(_seven("L", 255, 0).convert("I").convert("I;16"), "PNG"),
+    "jpeg-L": _data_url(_seven("L", 255, 0), "JPEG"),
+    "jpeg-RGB": _data_url(_seven("RGB", (255, 255, 255), (0, 0, 0)), "JPEG"),
+    "jpeg-CMYK": _data_url(_seven("CMYK", (0, 0, 0, 0), (0, 0, 0, 255)), "JPEG"),
+}
+
+
+@pytest.mark.parametrize("name", list(DRAWINGS))
+def test_every_accepted_image_format_is_read_and_stored(fuzzed_app, name):
+    client = fuzzed_app.test_client()
+    _conforms(client.post("/api/predict", json={"image": DRAWINGS[name]}), "/api/predict", status=200)
+    response = client.post("/api/correct", json={"image": DRAWINGS[name], "label": 7, "predicted": None})
+    _conforms(response, "/api/correct", status=200)
+    assert response.get_json()["stored"] is True
+
+
+def test_documented_client_errors_conform(fuzzed_app):
+    client = fuzzed_app.test_client()
+    blank = _data_url(Image.new("LA", (28, 28), (0, 0)), "PNG")
+    huge = _data_url(Image.new("L", (2049, 8), 0), "PNG")
+    for path in IMAGE_PATHS:
+        _conforms(client.post(path, json={"image": blank, "label": 7}), path, status=422, code="empty_drawing")
+        _conforms(client.post(path, json={"image": huge, "label": 7}), path, status=413, code="image_too_large")
+        _conforms(client.post(path, json={"image": "x" * 3_000_000, "label": 7}), path, status=413, code="too_large")
+        _conforms(client.post(path, data="7", content_type="text/plain"), path, status=415)
+    rollback = "/api/models/rollback"
+    _conforms(client.post(rollback, json={"version": 0}), rollback, status=401, code="unauthorized")
+    _conforms(client.post(rollback, json={"version": 0}, headers={"Authorization": "Bearer nope"}), rollback,
+              status=403, code="forbidden")
+    _conforms(client.post(rollback, json={"version": 10**6}, headers=AUTH), rollback, status=404,
+              code="unknown_version")
+    _conforms(client.post(rollback, json={"version": "latest"}, headers=AUTH), rollback, status=400,
+              code="bad_version")
+
+
+def test_unavailable_and_limited_answers_conform(bare_app):
+    client = bare_app.test_client()
+    for path in ("/api/health", "/api/models", "/api/counts"):
+        _conforms(client.get(path), path, "GET", status=503, code="models_missing")
+    rollback = "/api/models/rollback"
+    _conforms(client.post(rollback, json={"version": 0}, headers=AUTH), rollback, status=403, code="admin_disabled")
+    for path in IMAGE_PATHS:
+        for _ in range(2):
+            _conforms(client.post(path, json={"image": SEVEN_DATA_URL, "label": 7}), path, status=503,
+                      code="models_missing")
+        limited = client.post(path, json={"image": SEVEN_DATA_URL, "label": 7})
+        _conforms(limited, path, status=429, code="rate_limited")
+        assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_error_codes_in_the_spec_are_the_apps():
+    """Every code the spec lists is raised somewhere in app/, so a renamed code cannot linger in the document."""
+    source = "\n".join(path.read_text() for path in (ROOT / "app").rglob("*.py") if path.name != "openapi.py")
+    # app.api._digit raises f"bad_{name}" for the fields "label" and "predicted"
+    missing = [code for code in ERROR_CODES
+               if f'"{code}"' not in source and f'_digit(body, "{code.removeprefix("bad_")}"' not in source]
+    assert not missing, missing

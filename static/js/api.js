@@ -1,4 +1,4 @@
-/** The JSON API as promises: a prediction body, or an ApiError carrying a sentence for the person. */
+/** The JSON API as promises: a response body, or an ApiError carrying a sentence for the person. */
 
 export class ApiError extends Error {
   constructor(message, { code, status }) {
@@ -9,15 +9,11 @@ export class ApiError extends Error {
   }
 }
 
-/** POST the drawing (a PNG data URL) to `url`; resolves to the body of a 200 answer. */
-export async function predict(url, image) {
+/** Fetch `url` and resolve to the body of a 2xx JSON answer. */
+async function call(url, init = {}) {
   let response;
   try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ image }),
-    });
+    response = await fetch(url, { ...init, headers: { Accept: 'application/json', ...init.headers } });
   } catch {
     throw new ApiError('The server cannot be reached; check the connection and try again.', {
       code: 'network_error',
@@ -34,4 +30,26 @@ export async function predict(url, image) {
     });
   }
   return body;
+}
+
+function postJson(url, body) {
+  return call(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** POST the drawing (a PNG data URL) to `url`; resolves to the prediction. */
+export function predict(url, image) {
+  return postJson(url, { image });
+}
+
+/**
+ * POST a labelled drawing ({image, label, predicted, strokes, consent, source?}) to `url`; resolves to
+ * what was stored and learned, with `after`: the same drawing read by the updated nets.
+ */
+export function correct(url, sample) {
+  return postJson(url, sample);
+}
+
+/** GET `url`; resolves to {"0": n, …, "9": n}, the stored samples per digit. */
+export async function counts(url) {
+  return (await call(url)).counts;
 }

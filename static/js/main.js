@@ -1,53 +1,61 @@
 /**
- * Wires the page: strokes in, predictions out. Each finished stroke (and Predict, and undo) sends
- * the whole drawing at once, with no debounce: pointer-up to answer is the latency people feel.
+ * Wires the main page: strokes in, predictions out, corrections back. Each finished stroke (and
+ * Predict, and undo) sends the whole drawing at once, with no debounce: pointer-up to answer is the
+ * latency people feel. Once an answer is on screen the person can teach the nets about it.
  */
-import { predict } from './api.js';
-import { attachPad } from './canvas.js';
-import { bindShortcuts } from './keys.js';
+import { correct, predict } from './api.js';
+import { bindConsent } from './consent.js';
+import { setUpPad } from './pad.js';
 import { ResultsView } from './results.js';
 import { latestOnly } from './scheduler.js';
-import { drawing, toPngDataUrl } from './strokes.js';
+import { drawing, toApiStrokes, toPngDataUrl } from './strokes.js';
+import { TeachPanel } from './teach.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+const { predictUrl, correctUrl } = document.body.dataset;
 const results = new ResultsView(document.querySelector('.results'));
+const consented = bindConsent(byTestId('consent'));
+
+// A correction sends exactly the drawing that was answered (`sent`), not whatever is on the pad by then.
+const teach = new TeachPanel(byTestId('teach'), {
+  send: ({ label, predicted, sent }) =>
+    correct(correctUrl, { image: sent.image, label, predicted, strokes: toApiStrokes(sent.strokes), consent: consented() }),
+  onSaved: (body) => results.showRevision(body.after),
+});
 
 const predictions = latestOnly(
-  (image) => predict(document.body.dataset.predictUrl, image),
-  ({ seq, context }, outcome) => {
-    if (outcome.ok) results.showPrediction(outcome.value);
-    else results.showError(outcome.error.message);
+  (image) => predict(predictUrl, image),
+  ({ seq, payload, context }, outcome) => {
+    if (outcome.ok) {
+      results.showPrediction(outcome.value);
+      teach.offer(outcome.value, { image: payload, strokes: context.strokes });
+    } else {
+      results.showError(outcome.error.message);
+    }
     results.stamp(seq, outcome.ok ? performance.now() - context.startedAt : undefined);
   },
 );
 
 /** Ask for the current drawing's answer; `startedAt` is when the person acted (for the latency). */
 function requestPrediction(startedAt) {
+  teach.reset(); // a new drawing (or a new reading of it) must be answered before it can be judged
   if (drawing.isEmpty) {
     predictions.cancel();
     results.showEmpty();
     return;
   }
   results.showPending();
-  predictions.submit(toPngDataUrl(drawing.strokes), { startedAt });
+  const strokes = drawing.strokes;
+  predictions.submit(toPngDataUrl(strokes), { startedAt, strokes });
 }
 
-const pad = attachPad(byTestId('canvas'), drawing, { onStrokeEnd: requestPrediction });
-
-function undo(startedAt) {
-  if (!drawing.undo()) return;
-  pad.render();
-  requestPrediction(startedAt);
-}
-
-function clear() {
-  drawing.clear();
-  pad.render();
-  predictions.cancel();
-  results.showEmpty();
-}
-
-byTestId('undo').addEventListener('click', () => undo(performance.now()));
-byTestId('clear').addEventListener('click', clear);
+setUpPad(document, {
+  onChange: requestPrediction,
+  onClear() {
+    predictions.cancel();
+    results.showEmpty();
+    teach.reset();
+  },
+  keys: { digit: (_, key) => teach.pick(Number(key)) },
+});
 byTestId('predict').addEventListener('click', () => requestPrediction(performance.now()));
-bindShortcuts({ undo, clear });

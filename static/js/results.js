@@ -1,7 +1,8 @@
 /**
  * The result panel: answer, confidence, each model's top 3, the model's-eye preview and the status
  * line. The status element's data-* attributes are the page's test contract: `state`, and `seq` /
- * `latencyMs` of the request whose outcome is on screen.
+ * `latencyMs` of the request whose outcome is on screen. After a correction the same panel shows
+ * the updated nets' reading, and the blocks whose nets changed carry the class `updated`.
  */
 
 const percent = new Intl.NumberFormat(document.documentElement.lang || 'en', {
@@ -35,7 +36,13 @@ export class ResultsView {
     this.confidence = find('confidence');
     this.status = find('status');
     this.preview = find('preview');
-    this.bars = new Map([...root.querySelectorAll('[data-model]')].map((block) => [block.dataset.model, block.querySelector('ol')]));
+    this.blocks = [...root.querySelectorAll('[data-model]')].map((block) => ({
+      name: block.dataset.model,
+      block,
+      bars: block.querySelector('ol'),
+      version: block.querySelector('.model__version'),
+    }));
+    this.shown = null; // the prediction on screen, to tell what a correction changed
   }
 
   showEmpty() {
@@ -54,11 +61,33 @@ export class ResultsView {
     const { recognized, answer, confidence } = body;
     this.answer.textContent = recognized ? String(answer) : '?';
     this.confidence.textContent = recognized ? `${percent.format(confidence)} sure` : '';
-    for (const [name, list] of this.bars) list.replaceChildren(...(body.models[name]?.top3 ?? []).map(barItem));
+    for (const { name, block, bars, version } of this.blocks) {
+      block.classList.remove('updated');
+      bars.replaceChildren(...(body.models[name]?.top3 ?? []).map(barItem));
+      // Only the learning nets have versions; the shipped ones never change.
+      const number = body.model_version?.[name];
+      if (version) version.textContent = number === undefined ? '' : `v${number}`;
+    }
+    this.shown = body;
     this.preview.src = body.preview;
     this.preview.hidden = false;
     if (recognized) this.#say('recognised', `Recognised: ${answer}`);
     else this.#say('unrecognised', 'Not recognised — try again');
+  }
+
+  /**
+   * Show the same drawing read again after a correction, marking each block whose net now reads
+   * it differently or moved to another version. Returns the names of the marked blocks.
+   */
+  showRevision(body) {
+    const before = this.shown;
+    this.showPrediction(body);
+    const changed = this.blocks.filter(({ name }) => {
+      const same = (read) => JSON.stringify([read?.models[name]?.top3, read?.model_version?.[name]]);
+      return same(before) !== same(body);
+    });
+    for (const { block } of changed) block.classList.add('updated');
+    return changed.map(({ name }) => name);
   }
 
   showError(message) {
@@ -82,7 +111,12 @@ export class ResultsView {
   #clear() {
     this.answer.textContent = '';
     this.confidence.textContent = '';
-    for (const list of this.bars.values()) list.replaceChildren();
+    for (const { block, bars, version } of this.blocks) {
+      block.classList.remove('updated');
+      bars.replaceChildren();
+      if (version) version.textContent = '';
+    }
+    this.shown = null;
     this.preview.hidden = true;
     this.preview.removeAttribute('src');
   }

@@ -78,8 +78,25 @@ export class Drawing {
   }
 }
 
-/** The page's one drawing; a later feature (sending corrections) reads its strokes from here. */
+/** The page's one drawing; corrections and collected samples send its strokes along with the picture. */
 export const drawing = new Drawing();
+
+/** The API's bounds on a sample's trajectory (app/api.py MAX_STROKES, MAX_POINTS must match). */
+const MAX_STROKES = 200;
+const MAX_POINTS = 20_000;
+
+/**
+ * Strokes as the API takes them: [[x, y, t], …] per stroke, x and y rounded to five decimals (a
+ * hundred-thousandth of the side is far below a pixel, and it halves the JSON). Undefined when the
+ * drawing is beyond the API's bounds: the sample then goes without its trajectory rather than
+ * being refused, since the picture alone still teaches the nets.
+ */
+export function toApiStrokes(strokes) {
+  const points = strokes.reduce((total, stroke) => total + stroke.length, 0);
+  if (strokes.length > MAX_STROKES || points > MAX_POINTS) return undefined;
+  const round = (value) => Math.round(value * 1e5) / 1e5;
+  return strokes.map((stroke) => stroke.map(({ x, y, t }) => [round(x), round(y), t]));
+}
 
 /**
  * Paint strokes as polylines with round caps and joins at BRUSH_FRACTION of `side` (in the

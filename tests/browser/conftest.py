@@ -1,7 +1,9 @@
 """Browser fixtures: the real app on a local port, Debian's Chromium, and a page helper that draws.
 
 The app is the session `app` from tests/conftest.py (committed weights), served by werkzeug in a
-thread so that the browser talks to it over real HTTP, as a person's browser would.
+thread so that the browser talks to it over real HTTP, as a person's browser would. Tests that
+store samples use `site` instead: a fresh app per test module with its own data folder and online
+learning switched on, which they serve by overriding `server` (see test_teach.py).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,11 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from app import create_app
 from app.config import ROOT
+from app.samples import SampleStore
+from app.storage import LocalStorage
+from tests.conftest import SHARED, UNLIMITED
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -80,15 +87,55 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def server(app: Flask) -> Iterator[Server]:
+@contextmanager
+def serving(app: Flask) -> Iterator[Server]:
+    """Serve `app` on a free local port from a thread, until the block ends."""
     probe = PredictProbe(app.wsgi_app)
     httpd = make_server("127.0.0.1", 0, probe, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield Server(f"http://127.0.0.1:{httpd.server_port}", probe)
-    httpd.shutdown()
-    thread.join()
+    try:
+        yield Server(f"http://127.0.0.1:{httpd.server_port}", probe)
+    finally:
+        httpd.shutdown()
+        thread.join()
+
+
+@pytest.fixture(scope="session")
+def server(app: Flask) -> Iterator[Server]:
+    with serving(app) as served:
+        yield served
+
+
+@dataclass
+class Site:
+    """A fresh app of one test module, served, and what it has stored."""
+
+    app: Flask
+    server: Server
+    data_dir: Path
+
+    def samples(self) -> list[dict[str, Any]]:
+        """Every stored sample's metadata, oldest first, read from the data folder as the app wrote it."""
+        return list(SampleStore(LocalStorage(self.data_dir)).all())
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A fresh app with its own data folder and the MNIST reference digits, so corrections are stored
+    where the test can read them and the online nets really learn."""
+    data_dir = tmp_path_factory.mktemp("site")
+    app = create_app(
+        {
+            "TESTING": True,
+            "MODEL_DIR": ROOT / "models",
+            "DATA_DIR": data_dir,
+            "MNIST_DIR": SHARED / "mnist",
+            "RATE_LIMIT": UNLIMITED,
+        }
+    )
+    with serving(app) as served:
+        yield Site(app, served, data_dir)
 
 
 @pytest.fixture()
@@ -123,6 +170,13 @@ class PageLog:
 
     def predictions(self) -> list[str]:
         return [url for url in self.requests if url.endswith("/api/predict")]
+
+    def corrections(self) -> list[str]:
+        return [url for url in self.requests if url.endswith("/api/correct")]
+
+    def foreign(self, origin: str) -> list[str]:
+        """Requests that left `origin` (data: URLs are the page's own previews)."""
+        return [url for url in self.requests if not url.startswith((origin + "/", "data:"))]
 
 
 class Pad:
@@ -196,10 +250,11 @@ class OpenedPage:
 
 @pytest.fixture()
 def open_page(browser: Browser, server: Server) -> Iterator[Callable[..., OpenedPage]]:
-    """Factory: a fresh context (options as for browser.new_context) on the app's page, watched."""
+    """Factory: a fresh context (options as for browser.new_context) on one of the app's pages
+    (`path`, default the main page), watched."""
     contexts: list[BrowserContext] = []
 
-    def open_(**context_options: Any) -> OpenedPage:
+    def open_(path: str = "/", **context_options: Any) -> OpenedPage:
         context = browser.new_context(**context_options)
         contexts.append(context)
         page = context.new_page()
@@ -207,7 +262,7 @@ def open_page(browser: Browser, server: Server) -> Iterator[Callable[..., Opened
         page.on("console", lambda message: message.type == "error" and log.errors.append(message.text))
         page.on("pageerror", lambda error: log.errors.append(f"uncaught: {error}"))
         page.on("request", lambda request: log.requests.append(request.url))
-        page.goto(server.origin + "/")
+        page.goto(server.origin + path)
         return OpenedPage(page, log, Pad(page))
 
     yield open_

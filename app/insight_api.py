@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from werkzeug.routing import BaseConverter
 
 from app import dataset, internals, stats
 from app.api import _image_field, _require_admin
@@ -27,32 +28,45 @@ from app.versions import BASELINE
 
 bp = Blueprint("insight_api", __name__, url_prefix="/api")
 
+
+class SampleIdConverter(BaseConverter):
+    """Only well-formed sample ids match a route (anything else is a 404), so `<id>.png` can never be
+    taken for an id and an id never comes near a storage key unchecked."""
+
+    regex = dataset.SAMPLE_ID.pattern.removeprefix("^").removesuffix("$")
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("sample_id", SampleIdConverter))
+
 MIN_WINDOW, MAX_WINDOW = 5, 1000
 MAX_PAGE = 1_000_000
-_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+FLAGS = {"true": True, "1": True, "false": False, "0": False}
+# the error code for a bad value of each query parameter
+BAD = {"label": "bad_label", "misread": "bad_misread", "source": "bad_source", "page": "bad_page",
+       "window": "bad_window"}
 
 
 def _digit(name: str, raw: str) -> int | None:
     if raw == "":
         return None
     if not re.fullmatch(r"[0-9]", raw):
-        raise InputError(f"bad_{name}", f"`{name}` must be a digit from 0 to 9 (or empty for any).", 400)
+        raise InputError(BAD[name], f"`{name}` must be a digit from 0 to 9 (or empty for any).", 400)
     return int(raw)
 
 
 def _flag(name: str, raw: str) -> bool | None:
     if raw == "":
         return None
-    if raw.lower() not in (*_TRUE, *_FALSE):
-        raise InputError(f"bad_{name}", f"`{name}` must be true or false (or empty for either).", 400)
-    return raw.lower() in _TRUE
+    if raw not in FLAGS:
+        raise InputError(BAD[name], f"`{name}` must be true or false (or empty for either).", 400)
+    return FLAGS[raw]
 
 
 def _source(name: str, raw: str) -> str | None:
     if raw == "":
         return None
     if raw not in SOURCES:
-        raise InputError(f"bad_{name}", f"`{name}` must be one of {', '.join(SOURCES)} (or empty for any).", 400)
+        raise InputError(BAD[name], f"`{name}` must be one of {', '.join(SOURCES)} (or empty for any).", 400)
     return raw
 
 
@@ -60,15 +74,18 @@ def _whole(low: int, high: int) -> Callable[[str, str], int | None]:
     def parse(name: str, raw: str) -> int | None:
         if raw == "":
             return None
-        if not re.fullmatch(r"[0-9]{1,7}", raw) or not low <= int(raw) <= high:
-            raise InputError(f"bad_{name}", f"`{name}` must be a whole number from {low} to {high}.", 400)
+        if not re.fullmatch(r"[1-9][0-9]{0,6}", raw) or not low <= int(raw) <= high:
+            raise InputError(BAD[name], f"`{name}` must be a whole number from {low} to {high}.", 400)
         return int(raw)
 
     return parse
 
 
 def _query(**parsers: Callable[[str, str], Any]) -> dict[str, Any]:
-    """The request's query parameters, each parsed by its parser; anything else is refused."""
+    """The request's query parameters, each parsed by its parser; anything else is refused.
+
+    An empty value means "any" (or the default): the dataset page's filter form sends every field.
+    """
     unknown = sorted(set(request.args) - set(parsers))
     if unknown:
         raise InputError("unknown_parameter", f"Unknown query parameter `{unknown[0]}`; this address takes "
@@ -77,8 +94,8 @@ def _query(**parsers: Callable[[str, str], Any]) -> dict[str, Any]:
     for name, parse in parsers.items():
         given = request.args.getlist(name)
         if len(given) > 1:
-            raise InputError(f"bad_{name}", f"`{name}` was given {len(given)} times; give it once.", 400)
-        values[name] = parse(name, given[0].strip() if given else "")
+            raise InputError(BAD[name], f"`{name}` was given {len(given)} times; give it once.", 400)
+        values[name] = parse(name, given[0] if given else "")
     return values
 
 
@@ -137,8 +154,6 @@ def samples() -> ResponseReturnValue:
 
 def _visible(sample_id: str) -> tuple[SampleStore, dict[str, Any]]:
     """The sample if this request may see it, else a 404 that does not tell "private" from "absent"."""
-    if not dataset.valid_id(sample_id):
-        raise InputError("bad_sample_id", "A sample id looks like 20261123T195301123456Z-1a2b3c4d.", 400)
     everyone = _admin()
     store = runtime().samples
     try:
@@ -150,7 +165,7 @@ def _visible(sample_id: str) -> tuple[SampleStore, dict[str, Any]]:
     return store, found[0]
 
 
-@bp.get("/samples/<sample_id>")
+@bp.get("/samples/<sample_id:sample_id>")
 def sample(sample_id: str) -> ResponseReturnValue:
     """A sample's metadata (without the client hash), its drawing and its 28×28 as data URLs."""
     _query()
@@ -169,7 +184,7 @@ def sample(sample_id: str) -> ResponseReturnValue:
                    preview=preview)
 
 
-@bp.get("/samples/<sample_id>.png")
+@bp.get("/samples/<sample_id:sample_id>.png")
 def sample_png(sample_id: str) -> ResponseReturnValue:
     _query()
     store, meta = _visible(sample_id)
@@ -185,13 +200,11 @@ def sample_png(sample_id: str) -> ResponseReturnValue:
     return response
 
 
-@bp.delete("/samples/<sample_id>")
+@bp.delete("/samples/<sample_id:sample_id>")
 def delete_sample(sample_id: str) -> ResponseReturnValue:
     """Admin only: tombstone the sample's JSON and remove its PNG (see app/dataset.py)."""
     _require_admin()
     _query()
-    if not dataset.valid_id(sample_id):
-        raise InputError("bad_sample_id", "A sample id looks like 20261123T195301123456Z-1a2b3c4d.", 400)
     store = runtime().samples
     try:
         meta = dataset.delete(store, sample_id)

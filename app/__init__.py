@@ -35,7 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     app.extensions["settings"] = settings
 
-    from app import api, pages
+    from app import api, insight_api, insight_pages, pages
     from app.cli import register_commands
     from app.errors import register_error_handlers
     from app.protection import protect
@@ -44,6 +44,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(insight_api.bp)
+    app.register_blueprint(insight_pages.bp)
     register_commands(app)
     protect(app, settings)
     start(app, settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from app import insight_openapi
 from app.imaging import MAX_PAYLOAD_BYTES, MAX_SIDE
 
 OPENAPI_VERSION = "3.1.0"
@@ -362,7 +363,7 @@ def spec() -> dict[str, Any]:
     >>> document["openapi"], "/api/predict" in document["paths"]
     ('3.1.0', True)
     """
-    return copy.deepcopy({
+    return insight_openapi.merge(copy.deepcopy({
         "openapi": OPENAPI_VERSION,
         "info": {
             "title": "digitdraw",
@@ -378,4 +379,4 @@ def spec() -> dict[str, Any]:
                 "description": "The operator's DIGITDRAW_ADMIN_TOKEN; without one configured the admin API is off.",
             }},
         },
-    })
+    }))

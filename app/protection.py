@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings
 
-RATE_LIMITED = ("api.predict", "api.correct")
+RATE_LIMITED = ("api.predict", "api.correct", "insight_api.internals_json")
 
 # Scripts, styles, fetches and images come from this origin only (previews are data: URLs); no page
 # may frame ours.

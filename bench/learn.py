@@ -8,7 +8,8 @@ canvas: predict, then correct with the true label (local storage in a temporary 
 - fix rate: of the drawings the online ensemble got wrong, the share it reads right right after
   their correction;
 - prequential accuracy of the online ensemble vs the frozen shipped ensemble over the stream;
-- MNIST test accuracy of the online nets before and after the stream (forgetting).
+- MNIST test accuracy of the online nets before and after the stream (forgetting);
+- what /api/stats reports over the same stored samples, to check the stats page against this.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def main() -> None:
                 print(f"{i + 1}/{len(digits)}: online {online_right / (i + 1):.4f} frozen {frozen_right / (i + 1):.4f}",
                       file=sys.stderr)
         after = mnist_accuracy(app, data)
+        stats_page = client.get("/api/stats").get_json()["prequential"]["overall"]
     ms = np.array(latencies) * 1000
     n = len(digits)
     report = {
@@ -99,6 +101,7 @@ def main() -> None:
         "online_wrong": wrong,
         "fix_rate": round(fixed / wrong, 4) if wrong else None,
         "prequential_accuracy": {"online": round(online_right / n, 4), "frozen": round(frozen_right / n, 4)},
+        "stats_page_prequential": stats_page,  # /api/stats over the samples this stream stored
         "mnist_test_before": before,
         "mnist_test_after": after,
     }

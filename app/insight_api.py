@@ -165,17 +165,22 @@ def _visible(sample_id: str) -> tuple[SampleStore, dict[str, Any]]:
     return store, found[0]
 
 
-@bp.get("/samples/<sample_id:sample_id>")
-def sample(sample_id: str) -> ResponseReturnValue:
-    """A sample's metadata (without the client hash), its drawing and its 28×28 as data URLs."""
-    _query()
+def _drawing(sample_id: str) -> tuple[dict, bytes]:
+    """A visible sample's metadata and stored PNG."""
     store, meta = _visible(sample_id)
     try:
-        png = store.png(meta)
+        return meta, store.png(meta)
     except NotFound:
         raise InputError("unknown_sample", f"The drawing of sample {sample_id} is missing.", 404) from None
     except StorageError:
         raise _storage_down() from None
+
+
+@bp.get("/samples/<sample_id:sample_id>")
+def sample(sample_id: str) -> ResponseReturnValue:
+    """A sample's metadata (without the client hash), its drawing and its 28×28 as data URLs."""
+    _query()
+    meta, png = _drawing(sample_id)
     try:
         preview = to_data_url(normalise(ink_map(open_image(png))))
     except InputError:
@@ -187,13 +192,7 @@ def sample(sample_id: str) -> ResponseReturnValue:
 @bp.get("/samples/<sample_id:sample_id>.png")
 def sample_png(sample_id: str) -> ResponseReturnValue:
     _query()
-    store, meta = _visible(sample_id)
-    try:
-        png = store.png(meta)
-    except NotFound:
-        raise InputError("unknown_sample", f"The drawing of sample {sample_id} is missing.", 404) from None
-    except StorageError:
-        raise _storage_down() from None
+    meta, png = _drawing(sample_id)
     response = Response(png, mimetype="image/png")
     # drawings never change, but a deletion should take effect soon; never shared caches for private ones
     response.headers["Cache-Control"] = "public, max-age=300" if dataset.public(meta) else "private, no-store"

@@ -9,8 +9,8 @@ export class ApiError extends Error {
   }
 }
 
-/** Fetch `url` and resolve to the body of a 2xx JSON answer. */
-async function call(url, init = {}) {
+/** Fetch `url` and resolve to the body of a 2xx JSON answer (every page's requests go through here). */
+export async function call(url, init = {}) {
   let response;
   try {
     response = await fetch(url, { ...init, headers: { Accept: 'application/json', ...init.headers } });

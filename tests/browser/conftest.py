@@ -23,6 +23,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app import create_app
 from app.config import ROOT
+from app.data.pendigits import PenDigit, held_out
 from app.samples import SampleStore
 from app.storage import LocalStorage
 from tests.conftest import SHARED, UNLIMITED
@@ -278,3 +279,9 @@ def desktop(open_page: Callable[..., OpenedPage]) -> OpenedPage:
 @pytest.fixture()
 def pad(desktop: OpenedPage) -> Pad:
     return desktop.pad
+
+
+@pytest.fixture(scope="module")
+def held(pen_digits) -> list[PenDigit]:
+    """Drawings of writers never used in training."""
+    return held_out(pen_digits)

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from playwright.sync_api import expect
 
-from app.data.pendigits import PenDigit, data_url, fit_to_canvas, held_out, render
+from app.data.pendigits import data_url, fit_to_canvas, render
 
 WAIT_MS = 30_000  # a save runs a guarded learning step; the machine may be busy
 
@@ -21,11 +21,6 @@ WAIT_MS = 30_000  # a save runs a guarded learning step; the machine may be busy
 def server(site):
     """Every page in this module is served by the module's fresh app."""
     return site.server
-
-
-@pytest.fixture(scope="module")
-def held(pen_digits) -> list[PenDigit]:
-    return held_out(pen_digits)
 
 
 def open_collect(open_page, width: int = 1280):

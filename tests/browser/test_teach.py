@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from app.data.pendigits import PenDigit, data_url, fit_to_canvas, held_out, render
+from app.data.pendigits import PenDigit, data_url, fit_to_canvas, render
 from app.ensemble import MODEL_NAMES
 from app.imaging import to_data_url
 
@@ -25,11 +25,6 @@ SHIPPED = ("fnn", "cnn")
 def server(site):
     """Every page in this module is served by the module's fresh app."""
     return site.server
-
-
-@pytest.fixture(scope="module")
-def held(pen_digits) -> list[PenDigit]:
-    return held_out(pen_digits)
 
 
 def new_samples(site, before: set[str]) -> list[dict]:

@@ -4,17 +4,9 @@
  * attributes, never innerHTML, and looks are classes in static/css/insight.css.
  */
 
-const TOKEN_KEY = 'digitdraw:admin-token';
+import { ApiError, call } from '../api.js';
 
-/** A failed request, with the API's sentence for people and its code for programs. */
-export class RequestError extends Error {
-  constructor(message, { code, status }) {
-    super(message);
-    this.name = 'RequestError';
-    this.code = code;
-    this.status = status;
-  }
-}
+const TOKEN_KEY = 'digitdraw:admin-token';
 
 /** The admin token this tab was given (sessionStorage: forgotten when the tab closes). */
 export const adminToken = {
@@ -30,34 +22,17 @@ function authHeaders(admin) {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-/** Fetch `url` and resolve to the JSON body of a 2xx answer; `admin` sends the admin token if one is set. */
-export async function requestJson(url, { method = 'GET', body, admin = false } = {}) {
-  const headers = { Accept: 'application/json', ...authHeaders(admin) };
+/** JSON request through the shared API helper; `admin` sends the admin token if one is set. */
+export function requestJson(url, { method = 'GET', body, admin = false } = {}) {
+  const headers = authHeaders(admin);
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  let response;
-  try {
-    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new RequestError('The server cannot be reached; check the connection and try again.', {
-      code: 'network_error',
-      status: 0,
-    });
-  }
-  const parsed = await response.json().catch(() => null);
-  if (!response.ok || parsed === null) {
-    const error = parsed?.error ?? {};
-    throw new RequestError(error.message ?? `The server answered with an error (HTTP ${response.status}).`, {
-      code: error.code ?? 'http_error',
-      status: response.status,
-    });
-  }
-  return parsed;
+  return call(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
 /** An image as a data URL, fetched with the admin token (an <img> cannot send it; CSP allows data:). */
 export async function imageAsDataUrl(url) {
   const response = await fetch(url, { headers: authHeaders(true) });
-  if (!response.ok) throw new RequestError(`The image could not be loaded (HTTP ${response.status}).`, {
+  if (!response.ok) throw new ApiError(`The image could not be loaded (HTTP ${response.status}).`, {
     code: 'http_error',
     status: response.status,
   });

@@ -71,13 +71,17 @@ class CNN:
         self._online = [v for layer in model.layers if isinstance(layer, keras.layers.Dense)
                         for v in layer.trainable_variables]
         self._loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        self._predict = tf.function(self._probabilities, input_signature=[_IMAGES], reduce_retracing=True)
+        # the concrete function is called directly: tf.function's per-call signature matching would cost
+        # more than the forward pass itself (≈ 0.6 ms of ≈ 1 ms per call, measured)
+        self._predict = tf.function(self._probabilities, input_signature=[_IMAGES]).get_concrete_function()
         self._loss_fn = tf.function(self._loss_value, input_signature=[_IMAGES, _LABELS])
         self._gradient = tf.function(self._gradient_value, input_signature=[_IMAGES, _LABELS])
         split = next(i for i, layer in enumerate(model.layers) if isinstance(layer, keras.layers.Flatten)) + 1
         self._body, self._head = model.layers[:split], model.layers[split:]
         self._features = tf.function(self._features_value, input_signature=[_IMAGES])
-        self._head_proba = tf.function(self._head_value, input_signature=[tf.TensorSpec([None, None], tf.float32)])
+        self._head_proba = tf.function(
+            self._head_value, input_signature=[tf.TensorSpec([None, None], tf.float32)]
+        ).get_concrete_function()
 
     @classmethod
     def initialise(cls, seed: int) -> CNN:

@@ -104,8 +104,8 @@ def ink_map(image: Image.Image) -> np.ndarray:
     light-on-dark, so an opaque image's polarity is read from its border.
     """
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
-        alpha = rgba[..., 3]
+        with_alpha = image if image.mode in ("RGBA", "LA") else image.convert("RGBA")
+        alpha = np.asarray(with_alpha.getchannel("A"), dtype=np.float32) / 255.0  # only the channel we need
         if alpha.min() < 1.0:
             return alpha
     grey = np.asarray(image.convert("L"), dtype=np.float32) / 255.0

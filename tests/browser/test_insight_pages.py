@@ -119,6 +119,14 @@ def _clean(opened, server: Server) -> None:
     assert page.evaluate("Array.from(document.scripts).every((script) => script.src)")
 
 
+def _screenshots(page, build_dir, name: str, width: int) -> None:
+    """A full-page shot per width for review (and the README's at 1280 px); the page must not overflow."""
+    page.screenshot(path=build_dir / f"insight-{name}-{width}.png", full_page=True)
+    assert not overflows_horizontally(page)
+    if width == 1280:
+        _docs_screenshot(page, name)
+
+
 def _docs_screenshot(page, name: str) -> None:
     """A small PNG of the page's first screen for the README (palette PNG, under 150 KB)."""
     if os.environ.get("DIGITDRAW_DOCS_SCREENSHOTS") != "1":
@@ -161,11 +169,8 @@ def test_stats_page(open_page, insight, build_dir, width):
     learned = int(page.get_by_test_id("total-learned").text_content())
     assert learned >= 1 and page.get_by_test_id("version-current").text_content() == str(learned)
     assert page.get_by_test_id("chart-versions").locator("circle").count() >= 2  # shipped + each version
-    page.screenshot(path=build_dir / f"insight-stats-{width}.png", full_page=True)
-    assert not overflows_horizontally(page)
+    _screenshots(page, build_dir, "stats", width)
     _clean(opened, insight.server)
-    if width == 1280:
-        _docs_screenshot(page, "stats")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -178,10 +183,7 @@ def test_dataset_page_filters_and_pages(open_page, insight, build_dir, width):
     cells = page.get_by_test_id("sample")
     assert cells.count() == len(shared)
     assert cells.evaluate_all("cells => cells.map((c) => c.dataset.id)") == [s["id"] for s in shared][::-1]
-    page.screenshot(path=build_dir / f"insight-dataset-{width}.png", full_page=True)
-    assert not overflows_horizontally(page)
-    if width == 1280:
-        _docs_screenshot(page, "dataset")
+    _screenshots(page, build_dir, "dataset", width)
 
     page.get_by_test_id("filter-source").select_option("correction")
     page.get_by_test_id("filter-misread").select_option("true")
@@ -248,10 +250,7 @@ def test_sample_page_shows_the_drawing_and_replays_its_strokes(open_page, insigh
         return inked;
     }""")
     assert ink > 500
-    page.screenshot(path=build_dir / f"insight-sample-{width}.png", full_page=True)
-    assert not overflows_horizontally(page)
-    if width == 1280:
-        _docs_screenshot(page, "sample")
+    _screenshots(page, build_dir, "sample", width)
     page.get_by_test_id("replay-button").click()
     assert replay.get_attribute("data-state") in {"playing", "done"}
     _clean(opened, insight.server)
@@ -277,11 +276,8 @@ def test_models_page(open_page, insight, build_dir, width):
     assert "98.72 %" in page.get_by_test_id("card-accuracy").text_content()
     for chart in ("chart-val-accuracy", "chart-loss"):
         assert page.get_by_test_id(chart).locator("path.chart__line").count() == 2
-    page.screenshot(path=build_dir / f"insight-models-{width}.png", full_page=True)
-    assert not overflows_horizontally(page)
+    _screenshots(page, build_dir, "models", width)
     _clean(opened, insight.server)
-    if width == 1280:
-        _docs_screenshot(page, "models")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -295,10 +291,7 @@ def test_internals_page_shows_how_the_nets_see_a_drawing(open_page, insight, pen
     assert page.get_by_test_id("feature-map").count() == 16
     assert page.get_by_test_id("unit").count() == 8
     assert page.get_by_test_id("answer").text_content() == "4"
-    page.screenshot(path=build_dir / f"insight-internals-{width}.png", full_page=True)
-    assert not overflows_horizontally(page)
-    if width == 1280:
-        _docs_screenshot(page, "internals")
+    _screenshots(page, build_dir, "internals", width)
 
     page.get_by_test_id("clear").click()
     assert page.get_by_test_id("feature-map").count() == 0
@@ -322,11 +315,8 @@ def test_about_page(open_page, insight, build_dir, width):
     page = opened.page
     _ready(page, "[data-testid=live]")
     assert f"So far {len(insight.samples)} drawings" in page.get_by_test_id("live").text_content()
-    page.screenshot(path=build_dir / f"insight-about-{width}.png", full_page=True)
-    assert not overflows_horizontally(page)
+    _screenshots(page, build_dir, "about", width)
     _clean(opened, insight.server)
-    if width == 1280:
-        _docs_screenshot(page, "about")
 
 
 def test_the_admin_sees_unshared_drawings_and_can_delete_one(open_page, insight):

@@ -4,8 +4,9 @@ The original app's online learning was switched off because it "sometimes led to
 predictions". Here every step is checked before it is kept: each net's candidate weights must still
 read a fixed canary set of 1,000 MNIST digits about as well as the shipped net does (accuracy, and
 cross-entropy both per step and in total), otherwise that net's step is undone; when both are
-undone the sample is quarantined. A small replay batch of MNIST digits rides along with each step
-so that learning one person's 7 does not make the nets forget everyone else's.
+undone the sample is quarantined. A replay batch of the MNIST digits each net has drifted on most
+rides along with each step (`app.rehearsal`), so that learning one person's 7 does not make the nets
+forget everyone else's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from app.data import mnist
 from app.ensemble import Ensemble, decide
 from app.imaging import variants
+from app.rehearsal import Rehearsal
 from app.storage import StorageError
 from app.versions import BASELINE, Conflict, Manifest, VersionStore
 
@@ -35,7 +37,7 @@ ONLINE = ("fnn_online", "cnn_online")
 LOSS_LIMITS = {"fnn_online": (0.05, 0.03), "cnn_online": (0.02, 0.015)}
 _REFRESH_SECONDS = 1.0
 _PUBLISH_ATTEMPTS = 5
-STEP_MULTIPLES = (1.0, 2.0, 4.0, 8.0, 16.0)
+STEP_MULTIPLES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class OnlineLearner:
         reference: ReferenceDigits | None,
         learning_rates: dict[str, float],
         margin: float,
-        replay_batch: int = 32,  # MNIST digits rehearsed with each correction's 24 views
+        replay_batch: int = 64,  # MNIST digits rehearsed with each correction's 24 views
         seed: int = 0,
     ) -> None:
         self.ensemble = ensemble
@@ -106,8 +108,6 @@ class OnlineLearner:
         self.reference = reference
         self.learning_rates = learning_rates
         self.margin = margin
-        self.replay_batch = replay_batch
-        self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
         self._checked_at = 0.0
         shipped = {name: ensemble.models[name.removesuffix("_online")] for name in ONLINE}
@@ -115,6 +115,8 @@ class OnlineLearner:
             name: model.frozen_features(reference.canary_x) for name, model in shipped.items()
         }
         self.floor = self._canary(shipped)
+        self.rehearsal = None if reference is None else Rehearsal(
+            reference.replay_x, reference.replay_y, shipped, batch=replay_batch, seed=seed)
         self._current: dict[str, Reading] | None = None  # the online pair's reading, cached per version
 
     @property
@@ -203,9 +205,7 @@ class OnlineLearner:
             online = {name: self.ensemble.models[name] for name in ONLINE}
             current = self._current = self._current or self._canary(online)
             before = {name: model.online_weights() for name, model in online.items()}
-            self._step(digit, label)
-            canary = self._canary(online)
-            refused = {name: why for name in ONLINE if (why := self._objections(name, canary[name], current[name]))}
+            canary, refused = self._step(digit, label, current)
             if len(refused) == len(ONLINE):
                 self._restore(before)
                 reasons = "; ".join(why for whys in refused.values() for why in whys)
@@ -231,23 +231,26 @@ class OnlineLearner:
             return Outcome("learned", reason, published.current, canary)
         return Outcome("not_learned", "busy: too many concurrent updates", self.version)
 
-    def _step(self, digit: np.ndarray, label: int) -> None:
-        """One gradient step per net, its length chosen so the drawing is read right, if a short one does.
+    def _step(self, digit: np.ndarray, label: int,
+              current: dict[str, Reading]) -> tuple[dict[str, Reading], dict[str, list[str]]]:
+        """One gradient step per net, as long as it takes for the drawing to be read right, if the guard agrees.
 
-        The gradient is computed once; its step starts at the base learning rate and doubles (up to
-        16×) while the online pair still misreads the drawing: first the CNN's, then the FNN's. Most
-        confirmations and easy fixes stay small steps; only a misreading that a longer step fixes
-        earns one (a label no length can make them read, such as a deliberately wrong one, gets the
-        base step), and the guard then checks it like any other.
+        Each net's gradient is computed once. Both take the base step; if the pair still misreads
+        the drawing, the CNN's step doubles (up to 64×) until they read it right, and if the guard
+        refuses that length the FNN's step is searched the same way instead. A label no accepted
+        length makes them read, such as a deliberately wrong one, keeps the base steps. Returns
+        each net's canary reading and the guard's objections to its final step (empty: accepted).
         """
-        assert self.reference is not None
+        assert self.rehearsal is not None
         views = variants(digit)
-        pick = self._rng.choice(len(self.reference.replay_y), self.replay_batch, replace=False)
-        x = np.concatenate([views, self.reference.replay_x[pick]])
-        y = np.concatenate([np.full(len(views), label), self.reference.replay_y[pick]])
         models = {name: self.ensemble.models[name] for name in ONLINE}
         start = {name: model.online_weights() for name, model in models.items()}
-        gradient = {name: model.gradient(x, y) for name, model in models.items()}
+        gradient = {}
+        for name, model in models.items():
+            replay_x, replay_y = self.rehearsal.pick(name, model)
+            gradient[name] = model.gradient(np.concatenate([views, replay_x]),
+                                            np.concatenate([np.full(len(views), label), replay_y]))
+        readings: dict[str, Reading] = {}
 
         def move(name: str, multiple: float) -> bool:
             rate = self.learning_rates[name] * multiple
@@ -255,13 +258,25 @@ class OnlineLearner:
             probs = {n: m.predict_proba(digit[np.newaxis]) for n, m in models.items()}
             return int(decide(probs["fnn_online"], probs["cnn_online"])[0][0]) == label
 
+        def judge(name: str) -> list[str]:
+            readings[name] = self._canary({name: models[name]})[name]
+            return self._objections(name, readings[name], current[name])
+
         move("fnn_online", 1.0)
-        if any(move("cnn_online", m) for m in STEP_MULTIPLES):
-            return
-        if not any(move("fnn_online", m) for m in STEP_MULTIPLES[1:]):
-            # no step length makes the pair read it so: take the base step only, as for any sample
-            move("fnn_online", 1.0)
-            move("cnn_online", 1.0)
+        right = move("cnn_online", 1.0)
+        objections = {name: judge(name) for name in ONLINE}
+        for name in ("cnn_online", "fnn_online"):
+            if right:
+                break
+            if objections[name]:
+                continue  # even its base step is refused: no longer one
+            base = readings[name]
+            if any(move(name, m) for m in STEP_MULTIPLES[1:]) and not judge(name):
+                right = True
+            else:
+                move(name, 1.0)
+                readings[name] = base
+        return readings, {name: why for name, why in objections.items() if why}
 
     def _restore(self, weights: dict[str, list[np.ndarray]]) -> None:
         for name, values in weights.items():

@@ -237,11 +237,11 @@ class OnlineLearner:
         """One gradient step per net, as long as it takes for the drawing to be read right, if the guard agrees.
 
         Each net's gradient is computed once. Both take the base step; if the pair still misreads
-        the drawing, the CNN's step grows to the shortest length (up to 64×) that makes them read it
-        right, and if the guard refuses that length the FNN's step is searched the same way instead.
-        A label no accepted length makes them read, such as a deliberately wrong one, keeps the base
-        steps. Returns each net's canary reading and the guard's objections to its final step
-        (empty: accepted).
+        the drawing, the shortest length (up to 64×) that makes them read it right is searched for
+        the CNN's step alone, then the FNN's alone, then both together, and the first the guard
+        accepts is kept. A label no accepted length makes them read, such as a deliberately wrong
+        one, keeps the base steps. Returns each net's canary reading and the guard's objections to
+        its final step (empty: accepted).
         """
         assert self.rehearsal is not None
         views = variants(digit)
@@ -254,50 +254,46 @@ class OnlineLearner:
                                             np.concatenate([np.full(len(views), label), replay_y]))
         readings: dict[str, Reading] = {}
 
-        def move(name: str, multiple: float) -> bool:
-            rate = self.learning_rates[name] * multiple
-            models[name].set_online_weights([w - rate * g for w, g in zip(start[name], gradient[name], strict=True)])
+        def move(names: tuple[str, ...], multiple: float) -> bool:
+            for name in names:
+                rate = self.learning_rates[name] * multiple
+                models[name].set_online_weights(
+                    [w - rate * g for w, g in zip(start[name], gradient[name], strict=True)])
             probs = {n: m.predict_proba(digit[np.newaxis]) for n, m in models.items()}
             return int(decide(probs["fnn_online"], probs["cnn_online"])[0][0]) == label
 
-        def shortest(name: str) -> float | None:
-            """The shortest multiple that makes the pair read the drawing right, or None past 64×.
+        def shortest(names: tuple[str, ...]) -> bool:
+            """Move to the shortest multiple that makes the pair read the drawing right, if one up to 64× does.
 
             A longer step than needed only does more damage to everything else: the doubling that
             first fixes the drawing is narrowed down by geometric bisection.
             """
             low, high = 1.0, None
             for multiple in STEP_MULTIPLES[1:]:
-                if move(name, multiple):
+                if move(names, multiple):
                     high = multiple
                     break
                 low = multiple
             if high is None:
-                return None
+                return False
             for _ in range(_REFINEMENTS):
                 middle = float(np.sqrt(low * high))
-                low, high = (low, middle) if move(name, middle) else (middle, high)
-            move(name, high)
-            return high
+                low, high = (low, middle) if move(names, middle) else (middle, high)
+            return move(names, high)
 
         def judge(name: str) -> list[str]:
             readings[name] = self._canary({name: models[name]})[name]
             return self._objections(name, readings[name], current[name])
 
-        move("fnn_online", 1.0)
-        right = move("cnn_online", 1.0)
+        right = move(ONLINE, 1.0)
         objections = {name: judge(name) for name in ONLINE}
-        for name in ("cnn_online", "fnn_online"):
-            if right:
-                break
-            if objections[name]:
-                continue  # even its base step is refused: no longer one
-            base = readings[name]
-            if shortest(name) is not None and not judge(name):
-                right = True
-            else:
-                move(name, 1.0)
-                readings[name] = base
+        if not right and not any(objections.values()):
+            base = dict(readings)
+            for names in (("cnn_online",), ("fnn_online",), ONLINE):
+                if shortest(names) and not any([judge(name) for name in names]):
+                    break
+                move(names, 1.0)
+                readings.update(base)
         return readings, {name: why for name, why in objections.items() if why}
 
     def _restore(self, weights: dict[str, list[np.ndarray]]) -> None:

@@ -5,9 +5,9 @@ almost nil, so they hardly pull a step back towards what everyone else draws. Ra
 of candidates by how much their loss has risen since the weights shipped (in the spirit of
 "maximally interfered retrieval", Aljundi et al. 2019) rehearses exactly what earlier steps have
 started to break. Measured on the held-out pendigits stream (`bench/learn.py`): after 4,995
-steps MNIST accuracy fell 0.13 pp (CNN) and 0.10 pp (FNN), against 0.19 and 0.50 pp with 32 random
+steps MNIST accuracy fell 0.12 pp (CNN) and 0.13 pp (FNN), against 0.19 and 0.50 pp with 32 random
 replay digits; with less accumulated damage the guard refuses fewer fixing steps (together with
-the longer step search of `app.learning`, misreads fixed at once rose from 69 % to 88 %).
+the step-length search of `app.learning`, misreads fixed at once rose from 69 % to 94 %).
 
 >>> import numpy as np
 >>> from app.nets.fnn import FNN

@@ -33,7 +33,7 @@ ONLINE = ("fnn_online", "cnn_online")
 # How far the canary's mean cross-entropy may rise: in one step, and in total above the shipped nets.
 # Measured on held-out pendigits: 90 % of genuine fixes raise it by < 0.010 (FNN) / 0.007 (CNN) in a step,
 # random wrong labels by a median 0.48 (FNN); the totals bound what many small harmful steps can add up to,
-# which accuracy on 500 digits alone does not see (a step that flips no canary digit still moves margins).
+# which accuracy on 1,000 digits alone does not see (a step that flips no canary digit still moves margins).
 LOSS_LIMITS = {"fnn_online": (0.05, 0.03), "cnn_online": (0.02, 0.015)}
 _REFRESH_SECONDS = 1.0
 _PUBLISH_ATTEMPTS = 5

@@ -23,6 +23,7 @@ import numpy as np
 from app.data import mnist
 from app.ensemble import Ensemble, decide
 from app.imaging import variants
+from app.nets.fnn import cross_entropy
 from app.rehearsal import Rehearsal
 from app.storage import StorageError
 from app.versions import BASELINE, Conflict, Manifest, VersionStore
@@ -131,8 +132,7 @@ class OnlineLearner:
         readings = {}
         for name, model in models.items():
             probs = model.proba_from_features(self._canary_features[name])
-            loss = float(-np.log(probs[np.arange(len(y)), y] + 1e-12).mean())
-            readings[name] = Reading(float((probs.argmax(1) == y).mean()), loss)
+            readings[name] = Reading(float((probs.argmax(1) == y).mean()), float(cross_entropy(probs, y).mean()))
         return readings
 
     def _objections(self, name: str, new: Reading, now: Reading) -> list[str]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -14,9 +16,12 @@ from flask.typing import ResponseReturnValue
 from app.errors import InputError
 from app.imaging import as_png, decode_bytes, ink_map, normalise, open_image, preprocess, to_data_url
 from app.openapi import spec
+from app.personal import PersonalHead, person_hash, valid_person
 from app.serving import Runtime, runtime
+from app.storage import StorageError
 from app.versions import BASELINE
 
+log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_STROKES = 200
@@ -32,12 +37,14 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
+def _form_post() -> bool:
+    return request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def _image_field() -> str:
     """The drawing from JSON `image` or the original front end's form field `imageBase64`."""
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        image = request.form.get("imageBase64") or request.form.get("image")
-    else:
-        image = _json_body().get("image")
+    form = request.form
+    image = (form.get("imageBase64") or form.get("image")) if _form_post() else _json_body().get("image")
     if image is None:
         raise InputError("missing_image", "The field `image` is missing: send the drawing as a data URL.", 400)
     if not isinstance(image, str):
@@ -45,9 +52,19 @@ def _image_field() -> str:
     return image
 
 
-def _answer(state: Runtime, digit: np.ndarray) -> dict[str, Any]:
+def _person(body: Mapping[str, Any]) -> str | None:
+    """The browser's anonymous id, if it sent one: whose own last layer reads and learns."""
+    value = body.get("person")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not valid_person(value):
+        raise InputError("bad_person", "`person` must be 8 to 64 letters, digits, '-' or '_' (an anonymous id).", 400)
+    return value
+
+
+def _answer(state: Runtime, digit: np.ndarray, personal: PersonalHead | None) -> dict[str, Any]:
     state.learner.refresh()
-    result = state.ensemble.predict(digit)
+    result = state.ensemble.predict(digit, personal)
     result["preview"] = to_data_url(digit)
     return result
 
@@ -55,7 +72,9 @@ def _answer(state: Runtime, digit: np.ndarray) -> dict[str, Any]:
 @bp.post("/predict")
 def predict() -> ResponseReturnValue:
     image = _image_field()
-    return jsonify(_answer(runtime(), preprocess(image)))
+    person = _person(request.form if _form_post() else _json_body())
+    state = runtime()
+    return jsonify(_answer(state, preprocess(image), state.people.head(person) if person else None))
 
 
 def _whole(value: Any) -> int | None:
@@ -115,6 +134,7 @@ def correct() -> ResponseReturnValue:
     label = _digit(body, "label", optional=False)
     predicted = _digit(body, "predicted", optional=True)
     strokes = _strokes(body.get("strokes"))
+    person = _person(body)
     consent = body.get("consent", False)
     if not isinstance(consent, bool):
         raise InputError("bad_consent", "`consent` must be true or false.", 400)
@@ -128,7 +148,8 @@ def correct() -> ResponseReturnValue:
 
     state = runtime()
     state.learner.refresh()
-    shown = state.ensemble.predict(digit)
+    personal = state.people.head(person) if person else None
+    shown = state.ensemble.predict(digit, personal)
     meta = state.samples.add(as_png(raw, picture), {
         "label": label,
         "source": source,
@@ -137,12 +158,16 @@ def correct() -> ResponseReturnValue:
         "models": shown["models"],
         "model_version": shown["model_version"],
         "client": _client_hash(),
+        "person": person_hash(person) if person else None,
         "canvas": {"width": picture.width, "height": picture.height},
         "strokes": strokes,
         "consent": consent,
         "status": "pending",
     })
+    shared_right = state.ensemble.predict(digit)["answer"] == label  # the online pair's own reading
     outcome = state.learner.learn(digit, label, {"sample_id": meta["id"], "label": label})
+    if person:
+        personal = _learn_personal(state, person, digit, label, shared_right)
     meta.update(status=outcome.status, reason=outcome.reason,
                 learned_version=outcome.version if outcome.learned else None)
     stored = state.samples.write_meta(meta)
@@ -152,8 +177,19 @@ def correct() -> ResponseReturnValue:
         learned=outcome.learned,
         reason=outcome.reason,
         model_version=dict(state.ensemble.versions),
-        after=_answer(state, digit),
+        after=_answer(state, digit, personal),
     )
+
+
+def _learn_personal(state: Runtime, person: str, digit: np.ndarray, label: int,
+                    shared_right: bool) -> PersonalHead | None:
+    """The person's own layer learns the drawing too; if storage fails it keeps what it had (the sample is safe)."""
+    try:
+        return state.people.learn(person, state.ensemble.hidden(digit[np.newaxis])[0], label,
+                                  shared_right=shared_right)
+    except (StorageError, OSError) as error:
+        log.warning("personal model not saved", extra={"error": repr(error)})
+        return state.people.head(person)
 
 
 @bp.get("/counts")

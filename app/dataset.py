@@ -83,9 +83,9 @@ def paginate(found: list[Meta], page: int, per_page: int = PER_PAGE) -> dict[str
 
 
 def detail(meta: Meta) -> dict[str, Any]:
-    """The sample's metadata as served: everything but the client hash (which would let anyone link
-    one person's drawings), plus the derived fields the grid shows."""
-    return {**{k: v for k, v in meta.items() if k != "client"}, **item(meta)}
+    """The sample's metadata as served: everything but the client and person hashes (which would let
+    anyone link one person's drawings), plus the derived fields the grid shows."""
+    return {**{k: v for k, v in meta.items() if k not in ("client", "person")}, **item(meta)}
 
 
 def read_all(store: SampleStore, label: int | None = None) -> list[dict[str, Any]]:

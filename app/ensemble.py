@@ -1,9 +1,11 @@
-"""Four nets, one answer.
+"""Four nets, one answer (five readings for someone the app has learned from).
 
 `fnn` and `cnn` are the shipped weights and never change; `fnn_online` and `cnn_online` start as
 copies and learn from corrections. The answer comes from the online pair with the original app's
 rule: if their top-1s agree that is the answer; if both are unsure (top-1 < 0.5) nothing is
-recognised; otherwise the more confident one wins.
+recognised; otherwise the more confident one wins. For a person with their own last layer
+(`app.personal`) that layer reads too, and while it is trusted the answer is its blend with the
+online pair, weighted towards the person (`PERSONAL_WEIGHT`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ import numpy as np
 
 MODEL_NAMES = ("fnn", "cnn", "fnn_online", "cnn_online")
 UNSURE = 0.5
+PERSONAL_WEIGHT = 0.7  # of the person's layer in the blend; the online pair's mean has the rest
+
+
+class PersonalReader(Protocol):
+    trusted: bool
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray: ...
 
 
 class DigitModel(Protocol):
@@ -33,6 +42,8 @@ class DigitModel(Protocol):
     def load_bytes(self, data: bytes) -> None: ...
 
     def gradient(self, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]: ...
+
+    def hidden(self, x: np.ndarray) -> np.ndarray: ...
 
     def online_weights(self) -> list[np.ndarray]: ...
 
@@ -76,15 +87,28 @@ class Ensemble:
         """Every model's probabilities for a batch of 28×28 images."""
         return {name: self.models[name].predict_proba(x) for name in MODEL_NAMES}
 
-    def predict(self, digit: np.ndarray) -> dict[str, Any]:
-        """The /api/predict body (without the preview) for one 28×28 image."""
+    def predict(self, digit: np.ndarray, personal: PersonalReader | None = None) -> dict[str, Any]:
+        """The /api/predict body (without the preview) for one 28×28 image, read for `personal`'s person."""
         probs = {name: p[0] for name, p in self.probabilities(digit[np.newaxis]).items()}
-        answer, confidence = decide(probs["fnn_online"][np.newaxis], probs["cnn_online"][np.newaxis])
-        recognized = bool(answer[0] >= 0)
+        answers, confidences = decide(probs["fnn_online"][np.newaxis], probs["cnn_online"][np.newaxis])
+        answer, confidence, answered_by = int(answers[0]), float(confidences[0]), "online"
+        readings = {name: {"top3": top3(probs[name])} for name in MODEL_NAMES}
+        if personal is not None:
+            mine = personal.predict_proba(self.hidden(digit[np.newaxis]))[0]
+            readings["personal"] = {"top3": top3(mine)}
+            if personal.trusted:
+                mixed = PERSONAL_WEIGHT * mine + (1 - PERSONAL_WEIGHT) * (probs["fnn_online"] + probs["cnn_online"]) / 2
+                answer, confidence, answered_by = int(mixed.argmax()), float(mixed.max()), "personal"
+        recognized = answer >= 0
         return {
-            "answer": int(answer[0]) if recognized else None,
+            "answer": answer if recognized else None,
             "recognized": recognized,
-            "confidence": round(float(confidence[0]), 4),
-            "models": {name: {"top3": top3(probs[name])} for name in MODEL_NAMES},
+            "confidence": round(confidence, 4),
+            "answered_by": answered_by,
+            "models": readings,
             "model_version": dict(self.versions),
         }
+
+    def hidden(self, x: np.ndarray) -> np.ndarray:
+        """The shipped CNN's hidden units: what a person's own last layer reads."""
+        return self.models["cnn"].hidden(x)

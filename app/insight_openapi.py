@@ -46,7 +46,7 @@ def schemas() -> dict[str, Any]:
         "id": _SAMPLE_ID,
         "label": ref("Digit"),
         "predicted": {**_MAYBE_DIGIT, "description": "The answer the page showed (null: none, e.g. collection)."},
-        "answer": {**_MAYBE_DIGIT, "description": "The online pair's answer when the sample arrived."},
+        "answer": {**_MAYBE_DIGIT, "description": "The app's answer when the sample arrived."},
         "shown": {**_MAYBE_DIGIT, "description": "`predicted`, or `answer` when the page sent none."},
         "misread": {"type": "boolean", "description": "Whether `shown` is not the label."},
         "source": {"enum": list(SOURCES)},
@@ -123,7 +123,8 @@ def schemas() -> dict[str, Any]:
         }),
         "SampleDetail": obj({
             **item,
-            "models": obj({name: ref("ModelReading") for name in MODEL_NAMES}),
+            "models": obj({name: ref("ModelReading") for name in (*MODEL_NAMES, "personal")},
+                          required=list(MODEL_NAMES)),
             "model_version": ref("ModelVersion"),
             "canvas": {"anyOf": [obj({"width": _COUNT, "height": _COUNT}), {"type": "null"}]},
             "strokes": ref("Strokes"),
@@ -284,7 +285,7 @@ def paths() -> dict[str, Any]:
             "operationId": "internals",
             "summary": "How the nets see a drawing: the CNN's first-layer filters and feature maps, the FNN's "
                        "most active hidden units",
-            "requestBody": base._json_body("PredictRequest", {"data_url": {"image": base.SEVEN_DATA_URL}}),
+            "requestBody": base._json_body("ImageRequest", {"data_url": {"image": base.SEVEN_DATA_URL}}),
             "responses": {
                 "200": ok("Inside the online nets.", "Internals"),
                 **base._image_errors(base._IMAGE_400),

@@ -29,7 +29,7 @@ MODEL_NAMES = ("fnn", "cnn", "fnn_online", "cnn_online")
 ONLINE_NAMES = ("fnn_online", "cnn_online")
 
 # Error codes by status, per operation; the messages are sentences for people, the codes are for programs.
-_IMAGE_400 = ("bad_json", "missing_image", "bad_image", "bad_base64", "bad_data_url")
+_IMAGE_400 = ("bad_json", "missing_image", "bad_image", "bad_base64", "bad_data_url", "bad_person")
 _IMAGE_413 = ("too_large", "image_too_large")
 _IMAGE_415 = ("unsupported_media_type", "not_an_image", "corrupt_image")
 _CORRECT_400 = (*_IMAGE_400, "bad_label", "bad_predicted", "bad_strokes", "bad_consent", "bad_source")
@@ -94,7 +94,16 @@ def _schemas() -> dict[str, Any]:
                 },
                 "recognized": {"type": "boolean", "description": "false exactly when `answer` is null."},
                 "confidence": _ref("Probability"),
-                "models": _object({name: _ref("ModelReading") for name in MODEL_NAMES}),
+                "answered_by": {
+                    "enum": ["online", "personal"],
+                    "description": "`personal`: the answer blends the person's own last layer with the online pair "
+                                   "(it has read their drawings at least as well as the pair); `online`: the pair.",
+                },
+                "models": _object(
+                    {name: _ref("ModelReading") for name in (*MODEL_NAMES, "personal")},
+                    required=list(MODEL_NAMES),
+                    description="`personal` only for a `person` the app has learned from.",
+                ),
                 "preview": {
                     "type": "string",
                     "description": "The 28×28 input the nets saw (white ink on black) as a PNG data URL.",
@@ -103,7 +112,7 @@ def _schemas() -> dict[str, Any]:
                 "model_version": _ref("ModelVersion"),
             },
             examples=[{
-                "answer": 7, "recognized": True, "confidence": 0.9731,
+                "answer": 7, "recognized": True, "confidence": 0.9731, "answered_by": "online",
                 "models": {name: {"top3": [[7, 0.9731], [1, 0.0154], [9, 0.0061]]} for name in MODEL_NAMES},
                 "preview": "data:image/png;base64,iVBORw0KGgo…", "model_version": {"fnn_online": 0, "cnn_online": 0},
             }],
@@ -125,9 +134,22 @@ def _schemas() -> dict[str, Any]:
             "minLength": 1,
             "examples": [SEVEN_DATA_URL],
         },
-        "PredictRequest": {
+        "Person": {
+            "type": ["string", "null"],
+            "pattern": "^[A-Za-z0-9_-]{8,64}$",
+            "description": "An anonymous id the browser keeps (the page: a random one in localStorage), so the "
+                           "app can learn this person's handwriting; stored only as a hash. Null or absent: "
+                           "nobody in particular.",
+            "examples": ["3f9c2a7e51b04d6e8a1f0c9b7d2e4a6f"],
+        },
+        "ImageRequest": {
             "type": "object",
             "properties": {"image": _ref("Image")},
+            "required": ["image"],
+        },
+        "PredictRequest": {
+            "type": "object",
+            "properties": {"image": _ref("Image"), "person": _ref("Person")},
             "required": ["image"],
         },
         "PredictForm": {
@@ -137,6 +159,7 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "imageBase64": {"type": "string", "examples": [SEVEN_DATA_URL]},
                 "image": {"type": "string", "examples": [SEVEN_DATA_URL]},
+                "person": _ref("Person"),
             },
             "anyOf": [{"required": ["imageBase64"]}, {"required": ["image"]}],
         },
@@ -160,6 +183,7 @@ def _schemas() -> dict[str, Any]:
                     "anyOf": [_ref("Digit"), {"type": "null"}],
                 },
                 "strokes": _ref("Strokes"),
+                "person": _ref("Person"),
                 "consent": {"type": "boolean", "default": False,
                             "description": "Whether the drawing may be published in the dataset."},
                 "source": {

@@ -1,7 +1,8 @@
-"""What one worker holds in memory: the four nets, the learner and the stores, built once at start."""
+"""What one worker holds in memory: the four nets, the learner, people's own layers and the stores, built once."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -15,6 +16,7 @@ from app.errors import InputError
 from app.learning import OnlineLearner, ReferenceDigits
 from app.model_files import load_shipped, shipped_exist
 from app.nets.cnn import configure_threads
+from app.personal import People
 from app.samples import SampleStore
 from app.storage import LocalStorage, StorageError, storage_from_settings
 from app.versions import VersionStore
@@ -28,6 +30,7 @@ class Runtime:
     ensemble: Ensemble
     learner: OnlineLearner
     samples: SampleStore
+    people: People
 
 
 def start(app: Flask, settings: Settings) -> None:
@@ -57,7 +60,9 @@ def start(app: Flask, settings: Settings) -> None:
     samples = SampleStore(storage, LocalStorage(settings.data_dir / "spool") if settings.s3_bucket else None)
     if samples.spool is not None:
         _start_flusher(samples)
-    app.extensions[_KEY] = Runtime(ensemble, learner, samples)
+    # a person's layer reads the shipped CNN's hidden units: it is only valid for these exact weights
+    people = People(storage, *cnn.output_layer(), shipped=hashlib.sha256(cnn.to_bytes()).hexdigest()[:16])
+    app.extensions[_KEY] = Runtime(ensemble, learner, samples, people)
     log.info("models loaded", extra={"model_dir": str(settings.model_dir), "storage": repr(storage)})
 
 

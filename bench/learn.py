@@ -3,11 +3,14 @@
     .venv/bin/python bench/learn.py [--limit N] [--json build/learn.json]
 
 Held-out pendigits writers (never used in training), in writer order, each drawn like the page's
-canvas: predict, then correct with the true label (local storage in a temporary folder). Prints:
+canvas and sent with its writer's anonymous id, as the page sends its browser's: predict, then
+correct with the true label (local storage in a temporary folder). Prints:
 - correction latency p50/p99;
 - fix rate: of the drawings the online ensemble got wrong, the share it reads right right after
   their correction;
-- prequential accuracy of the online ensemble vs the frozen shipped ensemble over the stream;
+- prequential accuracy of the answer shown (the online ensemble, with each writer's own layer once
+  it has one) vs the frozen shipped ensemble over the stream, overall and per half of the writers;
+  also of the shared online pair alone;
 - MNIST test accuracy of the online nets before and after the stream (forgetting);
 - what /api/stats reports over the same stored samples, to check the stats page against this.
 """
@@ -38,9 +41,9 @@ from app.serving import ensemble  # noqa: E402
 SHARED = ROOT.parent / "shared"
 
 
-def frozen_answer(models: dict) -> int:
-    """The shipped pair's answer under the same rule, from their top-1s in the response."""
-    (a, pa), (b, pb) = models["fnn"]["top3"][0], models["cnn"]["top3"][0]
+def pair_answer(models: dict, names: tuple[str, str] = ("fnn", "cnn")) -> int:
+    """A pair's answer under the original rule, from their top-1s in the response (the shipped pair by default)."""
+    (a, pa), (b, pb) = models[names[0]]["top3"][0], models[names[1]]["top3"][0]
     first, second = np.full((1, 10), (1 - pa) / 9), np.full((1, 10), (1 - pb) / 9)
     first[0, a], second[0, b] = pa, pb
     return int(decide(first, second)[0][0])
@@ -50,6 +53,19 @@ def stream(limit: int | None) -> list[pendigits.PenDigit]:
     digits = pendigits.held_out(pendigits.parse(SHARED / "pendigits" / "pendigits-orig.tra"))
     ordered = sorted(digits, key=lambda d: d.writer)  # stable: each writer's own order is kept
     return ordered[:limit] if limit else ordered
+
+
+def halves(digits: list[pendigits.PenDigit], right: dict[str, list[bool]]) -> dict[str, dict[str, float]]:
+    """Prequential accuracy per half of the writers: a gain should hold for both, not ride on a few."""
+    writers = sorted({d.writer for d in digits})
+    middle = writers[len(writers) // 2 - 1] if len(writers) > 1 else writers[0]
+    result = {}
+    for first, last in ((writers[0], middle), (middle + 1, writers[-1])):
+        mask = np.array([first <= d.writer <= last for d in digits])
+        if mask.any():
+            result[f"writers {first}–{last}"] = {name: round(float(np.mean(np.array(hits)[mask])), 4)
+                                                for name, hits in right.items()}
+    return result
 
 
 def mnist_accuracy(app, data: mnist.Mnist) -> dict[str, float]:
@@ -69,26 +85,29 @@ def main() -> None:
         app = create_app({"DATA_DIR": var, "MNIST_DIR": SHARED / "mnist"})
         client = app.test_client()
         before = mnist_accuracy(app, data)
-        online_right = frozen_right = wrong = fixed = learned = 0
+        wrong = fixed = learned = 0
+        right: dict[str, list[bool]] = {"online": [], "online_pair": [], "frozen": []}
         latencies = []
         digits = stream(args.limit)
         for i, digit in enumerate(digits):
             url = pendigits.data_url(pendigits.render(pendigits.fit_to_canvas(digit.strokes)))
-            shown = client.post("/api/predict", json={"image": url}).get_json()
-            online_right += shown["answer"] == digit.label
-            frozen_right += frozen_answer(shown["models"]) == digit.label
+            person = f"pendigits-writer-{digit.writer}"
+            shown = client.post("/api/predict", json={"image": url, "person": person}).get_json()
+            right["online"].append(shown["answer"] == digit.label)
+            right["online_pair"].append(pair_answer(shown["models"], ("fnn_online", "cnn_online")) == digit.label)
+            right["frozen"].append(pair_answer(shown["models"]) == digit.label)
             start = time.perf_counter()
-            reply = client.post(
-                "/api/correct", json={"image": url, "label": digit.label, "predicted": shown["answer"], "consent": True}
-            ).get_json()
+            reply = client.post("/api/correct", json={
+                "image": url, "label": digit.label, "predicted": shown["answer"], "consent": True, "person": person,
+            }).get_json()
             latencies.append(time.perf_counter() - start)
             learned += reply["learned"]
             if shown["answer"] != digit.label:
                 wrong += 1
                 fixed += reply["after"]["answer"] == digit.label
             if (i + 1) % 500 == 0:
-                print(f"{i + 1}/{len(digits)}: online {online_right / (i + 1):.4f} frozen {frozen_right / (i + 1):.4f}",
-                      file=sys.stderr)
+                print(f"{i + 1}/{len(digits)}: online {np.mean(right['online']):.4f} "
+                      f"frozen {np.mean(right['frozen']):.4f}", file=sys.stderr)
         after = mnist_accuracy(app, data)
         stats_page = client.get("/api/stats").get_json()["prequential"]["overall"]
     ms = np.array(latencies) * 1000
@@ -100,15 +119,16 @@ def main() -> None:
         "updates_accepted": learned,
         "online_wrong": wrong,
         "fix_rate": round(fixed / wrong, 4) if wrong else None,
-        "prequential_accuracy": {"online": round(online_right / n, 4), "frozen": round(frozen_right / n, 4)},
+        "prequential_accuracy": {name: round(float(np.mean(hits)), 4) for name, hits in right.items()},
+        "prequential_by_writers": halves(digits, right),
         "stats_page_prequential": stats_page,  # /api/stats over the samples this stream stored
         "mnist_test_before": before,
         "mnist_test_after": after,
     }
-    print(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2, ensure_ascii=False))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -82,6 +82,7 @@ class CNN:
         self._head_proba = tf.function(
             self._head_value, input_signature=[tf.TensorSpec([None, None], tf.float32)]
         ).get_concrete_function()
+        self._hidden = tf.function(self._hidden_value, input_signature=[_IMAGES]).get_concrete_function()
 
     @classmethod
     def initialise(cls, seed: int) -> CNN:
@@ -105,6 +106,11 @@ class CNN:
             x = layer(x, training=False)
         return x
 
+    def _hidden_value(self, x: tf.Tensor) -> tf.Tensor:
+        for layer in self.model.layers[:-1]:
+            x = layer(x, training=False)
+        return x
+
     def _head_value(self, features: tf.Tensor) -> tf.Tensor:
         for layer in self._head:
             features = layer(features, training=False)
@@ -118,6 +124,15 @@ class CNN:
         """The convolutional features, which online learning never changes: computed once for a
         fixed set of digits, they make re-scoring that set after each step three times cheaper."""
         return self._features(tf.convert_to_tensor(x, tf.float32)).numpy()
+
+    def hidden(self, x: np.ndarray) -> np.ndarray:
+        """What the last layer reads (the 625 dense units): a person's own last layer is fitted on these."""
+        return self._hidden(tf.convert_to_tensor(x, tf.float32)).numpy()
+
+    def output_layer(self) -> tuple[np.ndarray, np.ndarray]:
+        """The last layer's kernel (625×10) and bias."""
+        kernel, bias = self.model.layers[-1].get_weights()
+        return kernel, bias
 
     def proba_from_features(self, features: np.ndarray) -> np.ndarray:
         return self._head_proba(tf.convert_to_tensor(features, tf.float32)).numpy()

@@ -3,7 +3,8 @@
     .venv/bin/python bench/predict.py [--requests 400] [--concurrency 8] [--workers 2]
 
 - floor: decode + normalise the PNG and the four forward passes, nothing else;
-- in-process: the whole /api/predict through Flask's test client (JSON, preview, response);
+- in-process: the whole /api/predict through Flask's test client (JSON, preview, response); then
+  again for a person with their own last layer (20 corrections learned), which reads too;
 - HTTP: the same endpoint served by gunicorn (N workers, 1 TF thread each) on 127.0.0.1,
   first one request at a time (latency), then `--concurrency` connections at once (throughput, with
   wrk when it is installed — `apt-get install wrk` — else Python threads, which undercount).
@@ -114,7 +115,8 @@ def main() -> None:
     digits = pendigits.held_out(pendigits.parse())[:100]
     urls = [pendigits.data_url(image) for _, image in pendigits.canvas_drawings(digits)]
     bodies = [json.dumps({"image": url}).encode() for url in urls]
-    app = create_app()
+    var = tempfile.TemporaryDirectory()  # corrections below must not land in the checkout's ./var
+    app = create_app({"DATA_DIR": var.name})
     mean_size = np.mean([len(u) for u in urls])
     report: dict[str, object] = {"inputs": f"{len(urls)} held-out pendigits, 280×280 PNG, mean {mean_size:.0f} B"}
 
@@ -130,6 +132,13 @@ def main() -> None:
     client = app.test_client()
     report["in_process"] = percentiles(
         timed(lambda i: client.post("/api/predict", data=bodies[i % len(bodies)], content_type="application/json"),
+              args.requests)
+    )
+    person = "bench-person-0000"
+    for digit, url in list(zip(digits, urls, strict=True))[:20]:  # someone the app has learned from
+        client.post("/api/correct", json={"image": url, "label": digit.label, "person": person})
+    report["in_process_with_own_layer"] = percentiles(
+        timed(lambda i: client.post("/api/predict", json={"image": urls[i % len(urls)], "person": person}),
               args.requests)
     )
 

@@ -1,5 +1,7 @@
 /** The JSON API as promises: a response body, or an ApiError carrying a sentence for the person. */
 
+import { personId } from './person.js';
+
 export class ApiError extends Error {
   constructor(message, { code, status }) {
     super(message);
@@ -36,9 +38,12 @@ function postJson(url, body) {
   return call(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 }
 
-/** POST the drawing (a PNG data URL) to `url`; resolves to the prediction. */
+/**
+ * POST the drawing (a PNG data URL) to `url`; resolves to the prediction. Like correct(), it sends
+ * whose drawing it is (person.js), so someone the app has learned from is read with their own layer.
+ */
 export function predict(url, image) {
-  return postJson(url, { image });
+  return postJson(url, { image, person: personId() });
 }
 
 /**
@@ -46,7 +51,7 @@ export function predict(url, image) {
  * what was stored and learned, with `after`: the same drawing read by the updated nets.
  */
 export function correct(url, sample) {
-  return postJson(url, sample);
+  return postJson(url, { ...sample, person: personId() });
 }
 
 /** GET `url`; resolves to {"0": n, …, "9": n}, the stored samples per digit. */

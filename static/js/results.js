@@ -3,6 +3,7 @@
  * line. The status element's data-* attributes are the page's test contract: `state`, and `seq` /
  * `latencyMs` of the request whose outcome is on screen. After a correction the same panel shows
  * the updated nets' reading, and the blocks whose nets changed carry the class `updated`.
+ * A block hidden in the markup (the person's own layer) shows only while the answer on screen has it.
  */
 
 const percent = new Intl.NumberFormat(document.documentElement.lang || 'en', {
@@ -41,6 +42,7 @@ export class ResultsView {
       block,
       bars: block.querySelector('ol'),
       version: block.querySelector('.model__version'),
+      optional: block.hidden,
     }));
     this.shown = null; // the prediction on screen, to tell what a correction changed
   }
@@ -60,9 +62,12 @@ export class ResultsView {
   showPrediction(body) {
     const { recognized, answer, confidence } = body;
     this.answer.textContent = recognized ? String(answer) : '?';
-    this.confidence.textContent = recognized ? `${percent.format(confidence)} sure` : '';
-    for (const { name, block, bars, version } of this.blocks) {
+    // Say so when the person's own layer had a say: that is their corrections at work.
+    const adapted = body.answered_by === 'personal' ? ' · adapted to your handwriting' : '';
+    this.confidence.textContent = recognized ? `${percent.format(confidence)} sure${adapted}` : '';
+    for (const { name, block, bars, version, optional } of this.blocks) {
       block.classList.remove('updated');
+      if (optional) block.hidden = !body.models[name];
       bars.replaceChildren(...(body.models[name]?.top3 ?? []).map(barItem));
       // Only the learning nets have versions; the shipped ones never change.
       const number = body.model_version?.[name];
@@ -111,8 +116,9 @@ export class ResultsView {
   #clear() {
     this.answer.textContent = '';
     this.confidence.textContent = '';
-    for (const { block, bars, version } of this.blocks) {
+    for (const { block, bars, version, optional } of this.blocks) {
       block.classList.remove('updated');
+      if (optional) block.hidden = true;
       bars.replaceChildren();
       if (version) version.textContent = '';
     }

@@ -11,7 +11,7 @@ and only while it has read their drawings at least as well as the shared online 
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
->>> kernel, bias = rng.normal(size=(625, 10)), np.zeros(10)
+>>> kernel, bias = rng.normal(scale=0.05, size=(625, 10)), np.zeros(10)  # a shipped layer
 >>> head = PersonalHead.fresh(kernel, bias)
 >>> drawing = rng.random(625)
 >>> label = int(np.argsort(head.predict_proba(drawing[np.newaxis])[0])[0])  # what it finds least likely

@@ -46,7 +46,7 @@ MAX_DRAWINGS = 500  # a person's most recent drawings the layer is fitted to
 TRUST_WINDOW = 50  # the person's last drawings on which their layer must match the shared pair
 _FIT = {"maxiter": 50, "gtol": 1e-9, "ftol": 1e-14}
 _CACHE_SECONDS = 1.0
-_CACHE_PEOPLE = 256
+_CACHE_PEOPLE = 32  # entries live 1 s, so only people drawing right now; a full head is up to 0.7 MB
 _SAVE_ATTEMPTS = 5
 
 

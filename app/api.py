@@ -41,10 +41,15 @@ def _form_post() -> bool:
     return request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+def _fields() -> Mapping[str, Any]:
+    """The request's fields: a JSON object, or the original front end's form post."""
+    return request.form if _form_post() else _json_body()
+
+
 def _image_field() -> str:
     """The drawing from JSON `image` or the original front end's form field `imageBase64`."""
-    form = request.form
-    image = (form.get("imageBase64") or form.get("image")) if _form_post() else _json_body().get("image")
+    fields = _fields()
+    image = (fields.get("imageBase64") or fields.get("image")) if _form_post() else fields.get("image")
     if image is None:
         raise InputError("missing_image", "The field `image` is missing: send the drawing as a data URL.", 400)
     if not isinstance(image, str):
@@ -72,7 +77,7 @@ def _answer(state: Runtime, digit: np.ndarray, personal: PersonalHead | None) ->
 @bp.post("/predict")
 def predict() -> ResponseReturnValue:
     image = _image_field()
-    person = _person(request.form if _form_post() else _json_body())
+    person = _person(_fields())
     state = runtime()
     return jsonify(_answer(state, preprocess(image), state.people.head(person) if person else None))
 
@@ -149,7 +154,7 @@ def correct() -> ResponseReturnValue:
     state = runtime()
     state.learner.refresh()
     personal = state.people.head(person) if person else None
-    shown = state.ensemble.predict(digit, personal)
+    shown, online_answer = state.ensemble.read(digit, personal)
     meta = state.samples.add(as_png(raw, picture), {
         "label": label,
         "source": source,
@@ -164,10 +169,9 @@ def correct() -> ResponseReturnValue:
         "consent": consent,
         "status": "pending",
     })
-    shared_right = state.ensemble.predict(digit)["answer"] == label  # the online pair's own reading
     outcome = state.learner.learn(digit, label, {"sample_id": meta["id"], "label": label})
     if person:
-        personal = _learn_personal(state, person, digit, label, shared_right)
+        personal = _learn_personal(state, person, digit, label, shared_right=online_answer == label)
     meta.update(status=outcome.status, reason=outcome.reason,
                 learned_version=outcome.version if outcome.learned else None)
     stored = state.samples.write_meta(meta)
@@ -181,7 +185,7 @@ def correct() -> ResponseReturnValue:
     )
 
 
-def _learn_personal(state: Runtime, person: str, digit: np.ndarray, label: int,
+def _learn_personal(state: Runtime, person: str, digit: np.ndarray, label: int, *,
                     shared_right: bool) -> PersonalHead | None:
     """The person's own layer learns the drawing too; if storage fails it keeps what it had (the sample is safe)."""
     try:

@@ -89,9 +89,14 @@ class Ensemble:
 
     def predict(self, digit: np.ndarray, personal: PersonalReader | None = None) -> dict[str, Any]:
         """The /api/predict body (without the preview) for one 28×28 image, read for `personal`'s person."""
+        return self.read(digit, personal)[0]
+
+    def read(self, digit: np.ndarray, personal: PersonalReader | None = None) -> tuple[dict[str, Any], int]:
+        """`predict`'s body and the online pair's own answer (−1: none), which a person's layer is judged against."""
         probs = {name: p[0] for name, p in self.probabilities(digit[np.newaxis]).items()}
         answers, confidences = decide(probs["fnn_online"][np.newaxis], probs["cnn_online"][np.newaxis])
-        answer, confidence, answered_by = int(answers[0]), float(confidences[0]), "online"
+        online_answer = int(answers[0])
+        answer, confidence, answered_by = online_answer, float(confidences[0]), "online"
         readings = {name: {"top3": top3(probs[name])} for name in MODEL_NAMES}
         if personal is not None:
             mine = personal.predict_proba(self.hidden(digit[np.newaxis]))[0]
@@ -107,7 +112,7 @@ class Ensemble:
             "answered_by": answered_by,
             "models": readings,
             "model_version": dict(self.versions),
-        }
+        }, online_answer
 
     def hidden(self, x: np.ndarray) -> np.ndarray:
         """The shipped CNN's hidden units: what a person's own last layer reads."""

@@ -41,7 +41,7 @@ from app.storage import NotFound, PreconditionFailed, Storage, StorageError
 log = logging.getLogger(__name__)
 
 PERSON_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-PRIOR = 1e-5  # strength of the pull towards the shipped layer (chosen on writers 11–20, see models/README)
+PRIOR = 1e-5  # strength of the pull towards the shipped layer (how it was chosen: models/README)
 MAX_DRAWINGS = 500  # a person's most recent drawings the layer is fitted to
 TRUST_WINDOW = 50  # the person's last drawings on which their layer must match the shared pair
 _FIT = {"maxiter": 50, "gtol": 1e-9, "ftol": 1e-14}

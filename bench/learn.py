@@ -58,13 +58,12 @@ def stream(limit: int | None) -> list[pendigits.PenDigit]:
 def halves(digits: list[pendigits.PenDigit], right: dict[str, list[bool]]) -> dict[str, dict[str, float]]:
     """Prequential accuracy per half of the writers: a gain should hold for both, not ride on a few."""
     writers = sorted({d.writer for d in digits})
-    middle = writers[len(writers) // 2 - 1] if len(writers) > 1 else writers[0]
     result = {}
-    for first, last in ((writers[0], middle), (middle + 1, writers[-1])):
-        mask = np.array([first <= d.writer <= last for d in digits])
-        if mask.any():
-            result[f"writers {first}–{last}"] = {name: round(float(np.mean(np.array(hits)[mask])), 4)
-                                                for name, hits in right.items()}
+    for half in (writers[: len(writers) // 2], writers[len(writers) // 2 :]):
+        if half:
+            mask = np.array([d.writer in half for d in digits])
+            result[f"writers {half[0]}–{half[-1]}"] = {name: round(float(np.mean(np.array(hits)[mask])), 4)
+                                                      for name, hits in right.items()}
     return result
 
 

@@ -35,17 +35,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     app.extensions["settings"] = settings
 
-    from app import api, insight_api, insight_pages, pages
-    from app.cli import register_commands
-    from app.errors import register_error_handlers
-    from app.protection import protect
-    from app.serving import start
+    from app.offline.cli import register_commands
+    from app.runtime import start
+    from app.web import api, insight, pages
+    from app.web.errors import register_error_handlers
+    from app.web.protection import protect
 
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
-    app.register_blueprint(insight_api.bp)
-    app.register_blueprint(insight_pages.bp)
+    app.register_blueprint(insight.bp)
     register_commands(app)
     protect(app, settings)
     start(app, settings)

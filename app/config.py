@@ -35,7 +35,7 @@ class Settings:
     admin_token: str = ""
     client_salt: str = ""  # hashes client identities; a random one per process when unset
     keep_versions: int = 20
-    fnn_learning_rate: float = 0.0015  # base step; app.learning lengthens it up to 16× to fix a misreading
+    fnn_learning_rate: float = 0.0015  # base step; app.online.learner lengthens it up to 16× to fix a misreading
     cnn_learning_rate: float = 0.004
     rate_limit: str = "120/minute"  # per client on /api/predict and /api/correct
     cors_origins: tuple[str, ...] = ()  # other origins allowed to call the API; none = same origin only

@@ -33,10 +33,10 @@ os.environ.setdefault("DIGITDRAW_LOG_LEVEL", "WARNING")
 os.environ.setdefault("DIGITDRAW_RATE_LIMIT", "1000000/minute")  # one client sends everything
 
 from app import create_app  # noqa: E402
-from app.data import mnist, pendigits  # noqa: E402
-from app.ensemble import decide  # noqa: E402
-from app.evaluation import ensemble_accuracies  # noqa: E402
-from app.serving import ensemble  # noqa: E402
+from app.offline import mnist, pendigits  # noqa: E402
+from app.offline.evaluation import ensemble_accuracies  # noqa: E402
+from app.reading.ensemble import decide  # noqa: E402
+from app.runtime import ensemble  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 

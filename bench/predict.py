@@ -37,10 +37,10 @@ os.environ.setdefault("DIGITDRAW_RATE_LIMIT", "1000000/minute")  # one client se
 os.environ.setdefault("DIGITDRAW_TF_THREADS", "1")
 
 from app import create_app  # noqa: E402
-from app.data import pendigits  # noqa: E402
-from app.ensemble import MODEL_NAMES  # noqa: E402
-from app.imaging import preprocess  # noqa: E402
-from app.serving import ensemble  # noqa: E402
+from app.offline import pendigits  # noqa: E402
+from app.reading.ensemble import MODEL_NAMES  # noqa: E402
+from app.reading.imaging import preprocess  # noqa: E402
+from app.runtime import ensemble  # noqa: E402
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:

@@ -36,12 +36,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.data import pendigits  # noqa: E402
 from app.nets.cnn import CNN  # noqa: E402
 from app.nets.fnn import FNN  # noqa: E402
-from app.samples import SampleStore  # noqa: E402
-from app.storage import S3Storage  # noqa: E402
-from app.versions import VersionStore  # noqa: E402
+from app.offline import pendigits  # noqa: E402
+from app.online.versions import VersionStore  # noqa: E402
+from app.samples.storage import S3Storage  # noqa: E402
+from app.samples.store import SampleStore  # noqa: E402
 from tests.s3server import FlakyProxy, free_port, moto_client  # noqa: E402
 
 BUCKET = "digitdraw-soak"

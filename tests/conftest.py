@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.config import ROOT
-from app.data import pendigits
+from app.offline import pendigits
 from tests.s3server import moto_endpoint, s3_client, s3_prefix  # noqa: F401  (shared S3 server fixtures)
 
 SHARED = ROOT.parent / "shared"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.data import mnist, pendigits
-from app.evaluation import ensemble_accuracies
-from app.serving import ensemble
+from app.offline import mnist, pendigits
+from app.offline.evaluation import ensemble_accuracies
+from app.runtime import ensemble
 
 
 def test_mnist_test_set_accuracy(app, mnist_dir):

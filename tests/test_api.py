@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.data import pendigits
+from app.offline import pendigits
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.ensemble import decide, top3
+from app.reading.ensemble import decide, top3
 
 
 def _p(digit: int, confidence: float) -> np.ndarray:

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.data import pendigits
-from app.errors import InputError
-from app.imaging import decode_image, ink_map, normalise, preprocess, to_data_url
+from app.offline import pendigits
+from app.reading.imaging import DrawingError, decode_image, ink_map, normalise, preprocess, to_data_url
+from app.web.errors import DRAWING_STATUS
 
 
 def _url(image: Image.Image, fmt: str = "PNG") -> str:
@@ -116,9 +116,9 @@ def test_jpeg_and_bare_base64_are_accepted(samples):
 
 @pytest.mark.parametrize("image", [Image.new("RGBA", (280, 280), (0, 0, 0, 0)), Image.new("RGB", (280, 280), "white")])
 def test_empty_canvas_is_an_error(image):
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(DrawingError) as caught:
         preprocess(_url(image))
-    assert (caught.value.code, caught.value.status) == ("empty_drawing", 422)
+    assert (caught.value.code, DRAWING_STATUS[caught.value.code]) == ("empty_drawing", 422)
 
 
 def _png_header_only(width: int, height: int) -> bytes:
@@ -154,18 +154,18 @@ def _b64(data: bytes) -> str:
     ],
 )
 def test_bad_payloads_are_refused_with_a_reason(payload, code, status):
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(DrawingError) as caught:
         decode_image(payload)
-    assert (caught.value.code, caught.value.status) == (code, status)
+    assert (caught.value.code, DRAWING_STATUS.get(caught.value.code, 400)) == (code, status)
     assert caught.value.message
 
 
 def test_gif_is_refused():
     buffer = io.BytesIO()
     Image.new("L", (10, 10)).save(buffer, format="GIF")
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(DrawingError) as caught:
         decode_image(_b64(buffer.getvalue()))
-    assert caught.value.status == 415
+    assert caught.value.code == "not_an_image"
 
 
 def test_preview_round_trips_the_28x28(samples):

@@ -18,9 +18,9 @@ from PIL import Image
 
 from app import create_app
 from app.config import ROOT
-from app.data import pendigits
-from app.samples import SampleStore
-from app.storage import LocalStorage
+from app.offline import pendigits
+from app.samples.storage import LocalStorage
+from app.samples.store import SampleStore
 from tests.conftest import SHARED, UNLIMITED
 
 TOKEN = "insight-admin-token"
@@ -332,8 +332,8 @@ def test_internals_feature_maps_are_the_first_convolution_of_the_cnn(browse):
     """The compiled first-layer function agrees with Keras's own sub-model."""
     import keras
 
-    from app.internals import feature_maps, first_conv_layer
-    from app.serving import runtime
+    from app.reading.internals import feature_maps, first_conv_layer
+    from app.runtime import runtime
 
     with browse[0].app_context():
         cnn = runtime().ensemble.models["cnn_online"]

@@ -12,11 +12,11 @@ import pytest
 
 from app import create_app
 from app.config import ROOT
-from app.data import mnist, pendigits
-from app.export import load_extra
-from app.imaging import preprocess
-from app.samples import SampleStore
-from app.storage import LocalStorage
+from app.offline import mnist, pendigits
+from app.offline.export import load_extra
+from app.reading.imaging import preprocess
+from app.samples.storage import LocalStorage
+from app.samples.store import SampleStore
 from tests.conftest import UNLIMITED
 
 TOKEN = "correct horse battery staple"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.data import mnist
+from app.offline import mnist
 
 
 @pytest.fixture()

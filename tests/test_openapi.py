@@ -1,6 +1,6 @@
 """The OpenAPI document is valid, the app serves it, and the app keeps to it.
 
-Property-based part: schemathesis generates requests from app/openapi.py (its examples, boundary values
+Property-based part: schemathesis generates requests from app/web/openapi.py (its examples, boundary values
 and random data, valid and invalid) for every operation and checks each answer: never a 5xx, a
 documented status, the documented content type, headers and body schema, invalid data refused, valid
 data not refused, unsupported methods answered 405, the admin token enforced. Seeded, so a run is
@@ -24,9 +24,10 @@ from openapi_spec_validator import validate
 from PIL import Image, ImageDraw
 from schemathesis import checks
 
-from app import api, create_app
+from app import create_app
 from app.config import ROOT
-from app.openapi import ERROR_CODES, MAX_POINTS, MAX_STROKES, SEVEN_DATA_URL, spec
+from app.web import api
+from app.web.openapi import ERROR_CODES, MAX_POINTS, MAX_STROKES, SEVEN_DATA_URL, spec
 from tests.conftest import UNLIMITED
 
 TOKEN = "openapi-test-token"
@@ -183,7 +184,7 @@ def test_unavailable_and_limited_answers_conform(bare_app):
 def test_error_codes_in_the_spec_are_the_apps():
     """Every code the spec lists is raised somewhere in app/, so a renamed code cannot linger in the document."""
     source = "\n".join(path.read_text() for path in (ROOT / "app").rglob("*.py") if path.name != "openapi.py")
-    # app.api._digit raises f"bad_{name}" for the fields "label" and "predicted"
+    # app.web.api._digit raises f"bad_{name}" for the fields "label" and "predicted"
     missing = [code for code in ERROR_CODES
                if f'"{code}"' not in source and f'_digit(body, "{code.removeprefix("bad_")}"' not in source]
     assert not missing, missing

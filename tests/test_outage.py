@@ -8,10 +8,10 @@ import pytest
 
 from app import create_app
 from app.config import ROOT
-from app.data import pendigits
-from app.samples import SampleStore
-from app.serving import runtime
-from app.storage import S3Storage
+from app.offline import pendigits
+from app.runtime import runtime
+from app.samples.storage import S3Storage
+from app.samples.store import SampleStore
 from tests.conftest import UNLIMITED
 from tests.s3server import BUCKET, FlakyProxy, moto_client
 

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app import create_app, personal
+from app import create_app
 from app.config import ROOT
-from app.data import pendigits
-from app.personal import People, PersonalHead, person_hash
-from app.samples import SampleStore
-from app.storage import LocalStorage, S3Storage
+from app.offline import pendigits
+from app.online import personal
+from app.online.personal import People, PersonalHead, person_hash
+from app.samples.storage import LocalStorage, S3Storage
+from app.samples.store import SampleStore
 from tests.conftest import SHARED, UNLIMITED
 from tests.s3server import BUCKET
 

@@ -6,9 +6,9 @@ import numpy as np
 
 from app import create_app
 from app.config import ROOT
-from app.data import mnist, pendigits
-from app.evaluation import ensemble_accuracies
-from app.serving import ensemble
+from app.offline import mnist, pendigits
+from app.offline.evaluation import ensemble_accuracies
+from app.runtime import ensemble
 from tests.conftest import UNLIMITED
 
 

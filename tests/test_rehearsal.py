@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from app.config import ROOT
-from app.data import mnist
 from app.nets.fnn import FNN
-from app.rehearsal import Rehearsal
+from app.offline import mnist
+from app.online.rehearsal import Rehearsal
 
 
 def test_rehearsal_picks_the_digits_whose_loss_rose_since_shipping(mnist_dir):

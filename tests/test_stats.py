@@ -1,4 +1,4 @@
-"""app/stats.py and app/dataset.py's pure parts on hand-built metadata: every figure checked by hand."""
+"""app/samples/stats.py and app/samples/dataset.py's pure parts on hand-built metadata: every figure checked by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app import dataset, stats
+from app.samples import dataset, stats
 
 NETS = ("fnn", "cnn", "fnn_online", "cnn_online")
 

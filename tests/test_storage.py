@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.config import Settings
-from app.storage import (
+from app.samples.storage import (
     LocalStorage,
     NotFound,
     PreconditionFailed,

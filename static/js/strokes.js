@@ -7,7 +7,7 @@
  * point of the drawing, so a trajectory keeps its timing across strokes.
  */
 
-/** Brush width as a fraction of the canvas side; app/data/pendigits.py BRUSH_FRACTION must match. */
+/** Brush width as a fraction of the canvas side; app/offline/pendigits.py BRUSH_FRACTION must match. */
 export const BRUSH_FRACTION = 1 / 16;
 
 /** Side of the image sent to the server (pendigits.CANVAS): every device sends the same picture. */
@@ -100,7 +100,7 @@ export function toApiStrokes(strokes) {
 
 /**
  * Paint strokes as polylines with round caps and joins at BRUSH_FRACTION of `side` (in the
- * context's pixels), exactly as app/data/pendigits.render does, so the nets are measured on the
+ * context's pixels), exactly as app/offline/pendigits.render does, so the nets are measured on the
  * same pictures the page sends. Coalesced pointer events make the polylines dense enough to look smooth.
  */
 export function renderStrokes(context, strokes, side, colour) {

@@ -23,9 +23,9 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app import create_app
 from app.config import ROOT
-from app.data.pendigits import PenDigit, held_out
-from app.samples import SampleStore
-from app.storage import LocalStorage
+from app.offline.pendigits import PenDigit, held_out
+from app.samples.storage import LocalStorage
+from app.samples.store import SampleStore
 from tests.conftest import SHARED, UNLIMITED
 
 CHROMIUM = "/usr/bin/chromium"

@@ -11,7 +11,7 @@ import math
 import random
 import statistics
 
-from app.data.pendigits import HELD_OUT_WRITERS, PenDigit, Stroke, fit_to_canvas
+from app.offline.pendigits import HELD_OUT_WRITERS, PenDigit, Stroke, fit_to_canvas
 
 PER_LABEL = 20  # 200 digits in all, label-balanced
 SEED = 20240503

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from playwright.sync_api import expect
 
-from app.data.pendigits import data_url, fit_to_canvas, render
+from app.offline.pendigits import data_url, fit_to_canvas, render
 
 WAIT_MS = 30_000  # a save runs a guarded learning step; the machine may be busy
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.ensemble import MODEL_NAMES
-from app.imaging import to_data_url
+from app.reading.ensemble import MODEL_NAMES
+from app.reading.imaging import to_data_url
 
 DOWN = [(100.0, 60.0), (100.0, 140.0), (100.0, 220.0), (100.0, 300.0)]
 ACROSS = [(40.0, 180.0), (120.0, 180.0), (200.0, 180.0), (280.0, 180.0)]

@@ -21,7 +21,7 @@ from PIL import Image
 
 from app import create_app
 from app.config import ROOT
-from app.data import pendigits
+from app.offline import pendigits
 from tests.browser.conftest import Server, serving
 from tests.conftest import SHARED, UNLIMITED
 

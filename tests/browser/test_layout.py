@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.data.pendigits import fit_to_canvas
-from app.ensemble import MODEL_NAMES
+from app.offline.pendigits import fit_to_canvas
+from app.reading.ensemble import MODEL_NAMES
 
 # The policy the production headers will carry; `data:` images are the API's 28×28 preview.
 CSP = "default-src 'self'; img-src 'self' data:"

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from app.data.pendigits import PenDigit, fit_to_canvas
+from app.offline.pendigits import PenDigit, fit_to_canvas
 
 WAIT_MS = 30_000  # a correction runs a guarded learning step; the machine may be busy
 DESKTOP = {"width": 1280, "height": 800}

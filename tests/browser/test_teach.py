@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from app.data.pendigits import PenDigit, data_url, fit_to_canvas, render
-from app.ensemble import MODEL_NAMES
-from app.imaging import to_data_url
+from app.offline.pendigits import PenDigit, data_url, fit_to_canvas, render
+from app.reading.ensemble import MODEL_NAMES
+from app.reading.imaging import to_data_url
 
 WAIT_MS = 30_000  # a correction runs a guarded learning step; the machine may be busy
 ONLINE = ("fnn_online", "cnn_online")

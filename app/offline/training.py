@@ -1,6 +1,6 @@
 """Training the shipped nets from MNIST (plus optional extra labelled drawings).
 
-Both nets see every batch freshly distorted (app.augment), so they learn canvas-like variation
+Both nets see every batch freshly distorted (app.offline.augmentation), so they learn canvas-like variation
 rather than MNIST's scanner quirks. Seeds are fixed; the run is repeatable on one machine.
 """
 
@@ -14,9 +14,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from app.augment import augment, augment_array
 from app.nets.cnn import CNN, build_model
 from app.nets.fnn import FNN
+from app.offline.augmentation import augment, augment_array
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
-"""The "show the learning" pages: stats, the dataset browser, the nets and their internals, about.
+"""HTML pages: drawing and collecting, and the "show the learning" pages (stats, the dataset browser,
+the nets and their internals, about).
 
-Each page is a static shell; its script fetches what it shows from app/insight_api.py, whose
-addresses reach it as data attributes written with url_for here.
+Each page is a static shell; its script fetches what it shows from the JSON API, whose addresses
+reach it as data attributes written with url_for in the templates.
 """
 
 from __future__ import annotations
@@ -9,11 +10,23 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
-from app import dataset
-from app.serving import runtime
-from app.storage import StorageError
+from app.runtime import runtime
+from app.samples import dataset
+from app.samples.storage import StorageError
 
-bp = Blueprint("insight_pages", __name__)
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("index.html")
+
+
+@bp.get("/collect")
+def collect() -> str:
+    """Collection mode: the page asks for each digit in turn, so the dataset grows balanced."""
+    return render_template("collect.html")
+
 
 
 @bp.get("/stats")

@@ -1,7 +1,7 @@
 """Figures about the crowd dataset and the learning nets, as pure functions over sample metadata.
 
-Every function takes the metadata dicts `app.samples.SampleStore.all()` yields (see app/samples.py
-and app/api.py `correct` for the fields) and returns plain JSON-ready values, so the figures are
+Every function takes the metadata dicts `app.samples.store.SampleStore.all()` yields (see app/samples/store.py
+and app/web/api.py `correct` for the fields) and returns plain JSON-ready values, so the figures are
 unit-tested on hand-built metadata and the API only has to read the store once per request.
 Deleted samples (`deleted: true`) never count.
 
@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from app.ensemble import MODEL_NAMES
-from app.samples import SOURCES
+from app.reading.ensemble import MODEL_NAMES
+from app.samples.store import SOURCES
 
 Meta = Mapping[str, Any]
 

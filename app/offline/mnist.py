@@ -97,7 +97,7 @@ def load(folder: Path, mirror: str = MIRROR) -> Mnist:
     )
 
 
-if __name__ == "__main__":  # python -m app.data.mnist [FOLDER]: fetch and verify, e.g. at build time
+if __name__ == "__main__":  # python -m app.offline.mnist [FOLDER]: fetch and verify, e.g. at build time
     import sys
 
     logging.basicConfig(level=logging.INFO)

@@ -20,8 +20,6 @@ from PIL import Image, UnidentifiedImageError
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from app.errors import InputError
-
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
 MAX_SIDE = 2048
 SIZE = 28
@@ -36,27 +34,39 @@ _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?:;[\w.+-]+=[\w.+-]+
 _FORMATS = {"PNG", "JPEG"}
 
 
+class DrawingError(ValueError):
+    """A drawing that cannot be read, with a stable code for programs and a sentence for people.
+
+    It says nothing about HTTP: training and export meet the same errors; app.web.errors maps codes to statuses.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 def decode_bytes(payload: str) -> bytes:
     """The image bytes of a data URL or bare base64, with the size limit checked before decoding."""
     if not isinstance(payload, str) or not payload.strip():
-        raise InputError("missing_image", "No image was sent: draw a digit first.", 400)
+        raise DrawingError("missing_image", "No image was sent: draw a digit first.")
     text = payload.strip()
     match = _DATA_URL.match(text)
     if match:
         mime = (match.group("mime") or "").lower()
         if mime and not mime.startswith("image/"):
-            raise InputError("not_an_image", f"Expected a PNG or JPEG image, got {mime}.", 415)
+            raise DrawingError("not_an_image", f"Expected a PNG or JPEG image, got {mime}.")
         text = text[match.end():]
     elif text.startswith("data:"):
-        raise InputError("bad_data_url", "The data URL is malformed: expected data:image/png;base64,…", 400)
+        raise DrawingError("bad_data_url", "The data URL is malformed: expected data:image/png;base64,…")
     if len(text) > (MAX_PAYLOAD_BYTES * 4) // 3 + 8:
-        raise InputError("too_large", "The image is larger than 2 MB.", 413)
+        raise DrawingError("too_large", "The image is larger than 2 MB.")
     try:
         raw = base64.b64decode(re.sub(r"\s+", "", text), validate=True)
     except (binascii.Error, ValueError):
-        raise InputError("bad_base64", "The image is not valid base64.", 400) from None
+        raise DrawingError("bad_base64", "The image is not valid base64.") from None
     if len(raw) > MAX_PAYLOAD_BYTES:
-        raise InputError("too_large", "The image is larger than 2 MB.", 413)
+        raise DrawingError("too_large", "The image is larger than 2 MB.")
     return raw
 
 
@@ -65,20 +75,18 @@ def open_image(raw: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(raw))
     except Image.DecompressionBombError:
-        raise InputError("image_too_large", f"The image is larger than {MAX_SIDE}×{MAX_SIDE}.", 413) from None
+        raise DrawingError("image_too_large", f"The image is larger than {MAX_SIDE}×{MAX_SIDE}.") from None
     except (UnidentifiedImageError, OSError, ValueError):
-        raise InputError("not_an_image", "The data is not a PNG or JPEG image.", 415) from None
+        raise DrawingError("not_an_image", "The data is not a PNG or JPEG image.") from None
     if image.format not in _FORMATS:
-        raise InputError("not_an_image", f"Only PNG and JPEG are accepted, not {image.format}.", 415)
+        raise DrawingError("not_an_image", f"Only PNG and JPEG are accepted, not {image.format}.")
     width, height = image.size
     if width > MAX_SIDE or height > MAX_SIDE:
-        raise InputError(
-            "image_too_large", f"The image is {width}×{height}; the limit is {MAX_SIDE}×{MAX_SIDE}.", 413
-        )
+        raise DrawingError("image_too_large", f"The image is {width}×{height}; the limit is {MAX_SIDE}×{MAX_SIDE}.")
     try:
         image.load()
     except (OSError, ValueError, Image.DecompressionBombError):
-        raise InputError("corrupt_image", "The image data is damaged or incomplete.", 415) from None
+        raise DrawingError("corrupt_image", "The image data is damaged or incomplete.") from None
     return image
 
 
@@ -117,7 +125,7 @@ def _bounding_box(ink: np.ndarray) -> tuple[slice, slice]:
     rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
     cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
     if rows.size == 0:
-        raise InputError("empty_drawing", "The canvas is empty: draw a digit first.", 422)
+        raise DrawingError("empty_drawing", "The canvas is empty: draw a digit first.")
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
@@ -161,7 +169,7 @@ def normalise(ink: np.ndarray) -> np.ndarray:
     digit = _resize(work, BOX)
     total = float(digit.sum())
     if total <= 0.0:
-        raise InputError("empty_drawing", "The canvas is empty: draw a digit first.", 422)
+        raise DrawingError("empty_drawing", "The canvas is empty: draw a digit first.")
     rows, cols = np.indices(digit.shape)
     centre_y = float((rows * digit).sum()) / total
     centre_x = float((cols * digit).sum()) / total

@@ -10,12 +10,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from app import insight_openapi
-from app.imaging import MAX_PAYLOAD_BYTES, MAX_SIDE
+from app.reading.imaging import MAX_PAYLOAD_BYTES, MAX_SIDE
+from app.web import insight_openapi
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "0.1.0"
-MAX_STROKES, MAX_POINTS = 200, 20_000  # app.api's limits (not imported: app.api imports this module)
+MAX_STROKES, MAX_POINTS = 200, 20_000  # app.web.api's limits (not imported: app.web.api imports this module)
 
 # A 28×28 canvas export (transparent background, one dark stroke): a drawn 7, read as 7.
 SEVEN_PNG_BASE64 = (

@@ -14,14 +14,14 @@ import click
 import numpy as np
 from flask import Flask, current_app
 
-from app.data import mnist, pendigits
-from app.ensemble import Ensemble
-from app.evaluation import ensemble_accuracies
-from app.export import FORMATS, export, load_extra
-from app.model_files import CNN_FILE, FNN_FILE, load_shipped
-from app.samples import SampleStore
-from app.storage import storage_from_settings
-from app.training import History, train_cnn, train_fnn
+from app.offline import mnist, pendigits
+from app.offline.evaluation import ensemble_accuracies
+from app.offline.export import FORMATS, export, load_extra
+from app.offline.training import History, train_cnn, train_fnn
+from app.reading.ensemble import Ensemble
+from app.reading.model_files import CNN_FILE, FNN_FILE, load_shipped
+from app.samples.storage import storage_from_settings
+from app.samples.store import SampleStore
 
 VALIDATION = 5000  # the last training images, held out for the curves
 

@@ -2,14 +2,14 @@
 
 Who sees what: a sample's drawing is public (listed, its PNG and strokes served) only when its
 author ticked "keep my drawing in the public dataset" (`consent`); with the admin token every
-sample is visible. Aggregate figures (app/stats.py) count every sample.
+sample is visible. Aggregate figures (app/samples/stats.py) count every sample.
 
 Deleting is a tombstone plus removal: the JSON stays with `deleted: true`, `deleted_at` and its
 strokes dropped, so the record of what the nets answered and learned (a learned sample is part of
 the current weights, which a deletion cannot undo) and the per-version history stay auditable; the
 PNG is removed, because a deletion is asked for to make a drawing go away (a withdrawn consent, a
 scribble that is not a digit, something offensive). Deleted samples are never listed, served,
-exported (app/export.py) or counted.
+exported (app/offline/export.py) or counted.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from app.samples import PREFIX, SampleStore, sample_key
-from app.stats import live, misread, shown
-from app.storage import NotFound, PreconditionFailed
+from app.samples.stats import live, misread, shown
+from app.samples.storage import NotFound, PreconditionFailed
+from app.samples.store import PREFIX, SampleStore, sample_key
 
 PER_PAGE = 24
-SAMPLE_ID = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{8}$")  # app.samples.new_id
+SAMPLE_ID = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{8}$")  # app.samples.store.new_id
 _DELETE_ATTEMPTS = 5
 
 Meta = Mapping[str, Any]

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from app.imaging import ink_map, normalise, open_image
-from app.samples import SampleStore, sample_key
+from app.reading.imaging import ink_map, normalise, open_image
+from app.samples.store import SampleStore, sample_key
 
 FORMATS = ("npz", "idx", "jsonl")
 

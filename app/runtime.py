@@ -11,18 +11,21 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from app.config import Settings
-from app.ensemble import Ensemble
-from app.errors import InputError
-from app.learning import OnlineLearner, ReferenceDigits
-from app.model_files import load_shipped, shipped_exist
 from app.nets.cnn import configure_threads
-from app.personal import People
-from app.samples import SampleStore
-from app.storage import LocalStorage, StorageError, storage_from_settings
-from app.versions import VersionStore
+from app.online.learner import OnlineLearner, ReferenceDigits
+from app.online.personal import People
+from app.online.versions import VersionStore
+from app.reading.ensemble import Ensemble
+from app.reading.model_files import load_shipped, shipped_exist
+from app.samples.storage import LocalStorage, StorageError, storage_from_settings
+from app.samples.store import SampleStore
 
 log = logging.getLogger(__name__)
 _KEY = "digitdraw"
+
+
+class ModelsMissing(RuntimeError):
+    """No trained weights were found at start: serving cannot answer until the operator trains."""
 
 
 @dataclass
@@ -83,7 +86,7 @@ def _start_flusher(samples: SampleStore, every_seconds: float = 2.0) -> None:
 def runtime() -> Runtime:
     found = current_app.extensions.get(_KEY)
     if found is None:
-        raise InputError("models_missing", "The models are not trained yet; the operator must run training.", 503)
+        raise ModelsMissing("The models are not trained yet; the operator must run training.")
     return found
 
 

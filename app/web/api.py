@@ -1,9 +1,8 @@
-"""JSON endpoints. Contract: README "API"; every error is app.errors' shape."""
+"""JSON endpoints. Contract: README "API"; every error is app.web.errors' shape."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import math
 from collections.abc import Mapping
@@ -13,13 +12,14 @@ import numpy as np
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app.errors import InputError
-from app.imaging import as_png, decode_bytes, ink_map, normalise, open_image, preprocess, to_data_url
-from app.openapi import spec
-from app.personal import PersonalHead, person_hash, valid_person
-from app.serving import Runtime, runtime
-from app.storage import StorageError
-from app.versions import BASELINE
+from app.online.personal import PersonalHead, person_hash, valid_person
+from app.online.versions import BASELINE
+from app.reading.imaging import as_png, decode_bytes, ink_map, normalise, open_image, preprocess, to_data_url
+from app.runtime import Runtime, runtime
+from app.samples.storage import StorageError
+from app.web.errors import ApiError
+from app.web.openapi import spec
+from app.web.protection import require_admin
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -30,10 +30,10 @@ MAX_POINTS = 20_000
 
 def _json_body() -> dict[str, Any]:
     if not request.is_json:
-        raise InputError("unsupported_media_type", 'Send JSON, e.g. {"image": "data:image/png;base64,…"}.', 415)
+        raise ApiError("unsupported_media_type", 'Send JSON, e.g. {"image": "data:image/png;base64,…"}.', 415)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise InputError("bad_json", "The request body is not a JSON object.", 400)
+        raise ApiError("bad_json", "The request body is not a JSON object.", 400)
     return body
 
 
@@ -46,14 +46,14 @@ def _fields() -> Mapping[str, Any]:
     return request.form if _form_post() else _json_body()
 
 
-def _image_field() -> str:
+def image_field() -> str:
     """The drawing from JSON `image` or the original front end's form field `imageBase64`."""
     fields = _fields()
     image = (fields.get("imageBase64") or fields.get("image")) if _form_post() else fields.get("image")
     if image is None:
-        raise InputError("missing_image", "The field `image` is missing: send the drawing as a data URL.", 400)
+        raise ApiError("missing_image", "The field `image` is missing: send the drawing as a data URL.", 400)
     if not isinstance(image, str):
-        raise InputError("bad_image", "The field `image` must be a string (a data URL).", 400)
+        raise ApiError("bad_image", "The field `image` must be a string (a data URL).", 400)
     return image
 
 
@@ -63,7 +63,7 @@ def _person(body: Mapping[str, Any]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not valid_person(value):
-        raise InputError("bad_person", "`person` must be 8 to 64 letters, digits, '-' or '_' (an anonymous id).", 400)
+        raise ApiError("bad_person", "`person` must be 8 to 64 letters, digits, '-' or '_' (an anonymous id).", 400)
     return value
 
 
@@ -76,7 +76,7 @@ def _answer(state: Runtime, digit: np.ndarray, personal: PersonalHead | None) ->
 
 @bp.post("/predict")
 def predict() -> ResponseReturnValue:
-    image = _image_field()
+    image = image_field()
     person = _person(_fields())
     state = runtime()
     return jsonify(_answer(state, preprocess(image), state.people.head(person) if person else None))
@@ -99,7 +99,7 @@ def _digit(body: dict[str, Any], name: str, *, optional: bool) -> int | None:
         return None
     number = _whole(value)
     if number is None or not 0 <= number <= 9:
-        raise InputError(f"bad_{name}", f"`{name}` must be a whole number from 0 to 9.", 400)
+        raise ApiError(f"bad_{name}", f"`{name}` must be a whole number from 0 to 9.", 400)
     return number
 
 
@@ -107,7 +107,7 @@ def _strokes(value: Any) -> list[list[list[float]]] | None:
     """Strokes as lists of [x, y] or [x, y, t] numbers, bounded in size."""
     if value is None:
         return None
-    problem = InputError("bad_strokes", "`strokes` must be a list of strokes, each a list of [x, y, t] points.", 400)
+    problem = ApiError("bad_strokes", "`strokes` must be a list of strokes, each a list of [x, y, t] points.", 400)
     if not isinstance(value, list) or len(value) > MAX_STROKES:
         raise problem
     points = 0
@@ -135,16 +135,16 @@ def _client_hash() -> str:
 @bp.post("/correct")
 def correct() -> ResponseReturnValue:
     body = _json_body()
-    image = _image_field()
+    image = image_field()
     label = _digit(body, "label", optional=False)
     predicted = _digit(body, "predicted", optional=True)
     strokes = _strokes(body.get("strokes"))
     person = _person(body)
     consent = body.get("consent", False)
     if not isinstance(consent, bool):
-        raise InputError("bad_consent", "`consent` must be true or false.", 400)
+        raise ApiError("bad_consent", "`consent` must be true or false.", 400)
     if body.get("source") not in (None, "collection"):
-        raise InputError("bad_source", '`source` may only be "collection" (or left out).', 400)
+        raise ApiError("bad_source", '`source` may only be "collection" (or left out).', 400)
     source = "collection" if body.get("source") == "collection" else (
         "confirmation" if predicted == label else "correction")
     raw = decode_bytes(image)
@@ -224,29 +224,17 @@ def models() -> ResponseReturnValue:
     )
 
 
-def _require_admin() -> None:
-    """Bearer token, compared in constant time; with no token configured the admin API is off."""
-    token = current_app.config["ADMIN_TOKEN"]
-    if not token:
-        raise InputError("admin_disabled", "Administration is disabled: DIGITDRAW_ADMIN_TOKEN is not set.", 403)
-    sent = request.headers.get("Authorization", "")
-    if not sent.startswith("Bearer "):
-        raise InputError("unauthorized", "Send the admin token as `Authorization: Bearer <token>`.", 401)
-    if not hmac.compare_digest(sent.removeprefix("Bearer ").encode(), token.encode()):
-        raise InputError("forbidden", "The admin token is wrong.", 403)
-
-
 @bp.post("/models/rollback")
 def rollback() -> ResponseReturnValue:
-    _require_admin()
+    require_admin()
     target = _json_body().get("version")
     if target == "baseline":
         target = BASELINE
     target = _whole(target)
     if target is None:
-        raise InputError("bad_version", '`version` must be a kept version number or "baseline".', 400)
+        raise ApiError("bad_version", '`version` must be a kept version number or "baseline".', 400)
     try:
         manifest = runtime().learner.rollback(target)
     except KeyError:
-        raise InputError("unknown_version", f"Version {target} is not kept (see GET /api/models).", 404) from None
+        raise ApiError("unknown_version", f"Version {target} is not kept (see GET /api/models).", 404) from None
     return jsonify(current=manifest.current, model_version=dict(runtime().ensemble.versions))

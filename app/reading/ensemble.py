@@ -4,7 +4,7 @@
 copies and learn from corrections. The answer comes from the online pair with the original app's
 rule: if their top-1s agree that is the answer; if both are unsure (top-1 < 0.5) nothing is
 recognised; otherwise the more confident one wins. For a person with their own last layer
-(`app.personal`) that layer reads too, and while it is trusted the answer is its blend with the
+(`app.online.personal`) that layer reads too, and while it is trusted the answer is its blend with the
 online pair, weighted towards the person (`PERSONAL_WEIGHT`).
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.ensemble import MODEL_NAMES, Ensemble, decide
+from app.reading.ensemble import MODEL_NAMES, Ensemble, decide
 
 
 def ensemble_accuracies(ensemble: Ensemble, x: np.ndarray, y: np.ndarray, batch: int = 2000) -> dict[str, float]:

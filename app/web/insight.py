@@ -1,8 +1,8 @@
 """JSON behind the "show the learning" pages: stats, the dataset browser, the nets' internals.
 
-Errors use app.errors' one shape. Every query parameter is checked: an unknown or repeated one, or
+Errors use app.web.errors' one shape. Every query parameter is checked: an unknown or repeated one, or
 a bad value, is a 400 naming it. Figures are computed from the stored metadata on each request
-(one listing and one read per sample; see app/stats.py and app/dataset.py).
+(one listing and one read per sample; see app/samples/stats.py and app/samples/dataset.py).
 """
 
 from __future__ import annotations
@@ -17,16 +17,18 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.routing import BaseConverter
 
-from app import dataset, internals, stats
-from app.api import _image_field, _require_admin
-from app.errors import InputError
-from app.imaging import ink_map, normalise, open_image, preprocess, to_data_url
-from app.samples import SOURCES, SampleStore
-from app.serving import runtime
-from app.storage import NotFound, StorageError
-from app.versions import BASELINE
+from app.online.versions import BASELINE
+from app.reading import internals
+from app.reading.imaging import DrawingError, ink_map, normalise, open_image, preprocess, to_data_url
+from app.runtime import runtime
+from app.samples import dataset, stats
+from app.samples.storage import NotFound
+from app.samples.store import SOURCES, SampleStore
+from app.web.api import image_field
+from app.web.errors import ApiError
+from app.web.protection import require_admin
 
-bp = Blueprint("insight_api", __name__, url_prefix="/api")
+bp = Blueprint("insight", __name__, url_prefix="/api")
 
 
 class SampleIdConverter(BaseConverter):
@@ -50,7 +52,7 @@ def _digit(name: str, raw: str) -> int | None:
     if raw == "":
         return None
     if not re.fullmatch(r"[0-9]", raw):
-        raise InputError(BAD[name], f"`{name}` must be a digit from 0 to 9 (or empty for any).", 400)
+        raise ApiError(BAD[name], f"`{name}` must be a digit from 0 to 9 (or empty for any).", 400)
     return int(raw)
 
 
@@ -58,7 +60,7 @@ def _flag(name: str, raw: str) -> bool | None:
     if raw == "":
         return None
     if raw not in FLAGS:
-        raise InputError(BAD[name], f"`{name}` must be true or false (or empty for either).", 400)
+        raise ApiError(BAD[name], f"`{name}` must be true or false (or empty for either).", 400)
     return FLAGS[raw]
 
 
@@ -66,7 +68,7 @@ def _source(name: str, raw: str) -> str | None:
     if raw == "":
         return None
     if raw not in SOURCES:
-        raise InputError(BAD[name], f"`{name}` must be one of {', '.join(SOURCES)} (or empty for any).", 400)
+        raise ApiError(BAD[name], f"`{name}` must be one of {', '.join(SOURCES)} (or empty for any).", 400)
     return raw
 
 
@@ -75,7 +77,7 @@ def _whole(low: int, high: int) -> Callable[[str, str], int | None]:
         if raw == "":
             return None
         if not re.fullmatch(r"[1-9][0-9]{0,6}", raw) or not low <= int(raw) <= high:
-            raise InputError(BAD[name], f"`{name}` must be a whole number from {low} to {high}.", 400)
+            raise ApiError(BAD[name], f"`{name}` must be a whole number from {low} to {high}.", 400)
         return int(raw)
 
     return parse
@@ -88,29 +90,22 @@ def _query(**parsers: Callable[[str, str], Any]) -> dict[str, Any]:
     """
     unknown = sorted(set(request.args) - set(parsers))
     if unknown:
-        raise InputError("unknown_parameter", f"Unknown query parameter `{unknown[0]}`; this address takes "
+        raise ApiError("unknown_parameter", f"Unknown query parameter `{unknown[0]}`; this address takes "
                          f"{', '.join(f'`{name}`' for name in parsers) or 'none'}.", 400)
     values = {}
     for name, parse in parsers.items():
         given = request.args.getlist(name)
         if len(given) > 1:
-            raise InputError(BAD[name], f"`{name}` was given {len(given)} times; give it once.", 400)
+            raise ApiError(BAD[name], f"`{name}` was given {len(given)} times; give it once.", 400)
         values[name] = parse(name, given[0] if given else "")
     return values
-
-
-def _storage_down() -> InputError:
-    return InputError("storage_unavailable", "The sample store cannot be reached right now; try again shortly.", 503)
 
 
 def _metas(label: int | None = None) -> list[dict[str, Any]]:
     """Every sample's metadata (one label's, when given), read once per request."""
     cache = g.setdefault("insight_metas", {})
     if label not in cache:
-        try:
-            cache[label] = dataset.read_all(runtime().samples, label)
-        except StorageError:
-            raise _storage_down() from None
+        cache[label] = dataset.read_all(runtime().samples, label)
     return cache[label]
 
 
@@ -118,7 +113,7 @@ def _admin() -> bool:
     """True for a request carrying the right admin token; a wrong one is refused (401/403), none is public."""
     if "Authorization" not in request.headers:
         return False
-    _require_admin()
+    require_admin()
     return True
 
 
@@ -127,10 +122,7 @@ def stats_json() -> ResponseReturnValue:
     """Prequential accuracy, samples per day and per digit, the confusion matrix and the online versions."""
     window = _query(window=_whole(MIN_WINDOW, MAX_WINDOW))["window"] or stats.DEFAULT_WINDOW
     learner = runtime().learner
-    try:
-        manifest = learner.versions.read()
-    except StorageError:
-        raise _storage_down() from None
+    manifest = learner.versions.read()
     floor = {name: reading.as_dict() for name, reading in learner.floor.items()}
     return jsonify(
         **stats.summary(_metas(), window),
@@ -156,12 +148,9 @@ def _visible(sample_id: str) -> tuple[SampleStore, dict[str, Any]]:
     """The sample if this request may see it, else a 404 that does not tell "private" from "absent"."""
     everyone = _admin()
     store = runtime().samples
-    try:
-        found = dataset.find(store, sample_id)
-    except StorageError:
-        raise _storage_down() from None
+    found = dataset.find(store, sample_id)
     if found is None or found[0].get("deleted") or not (everyone or dataset.public(found[0])):
-        raise InputError("unknown_sample", f"There is no public sample {sample_id}.", 404)
+        raise ApiError("unknown_sample", f"There is no public sample {sample_id}.", 404)
     return store, found[0]
 
 
@@ -171,9 +160,7 @@ def _drawing(sample_id: str) -> tuple[dict, bytes]:
     try:
         return meta, store.png(meta)
     except NotFound:
-        raise InputError("unknown_sample", f"The drawing of sample {sample_id} is missing.", 404) from None
-    except StorageError:
-        raise _storage_down() from None
+        raise ApiError("unknown_sample", f"The drawing of sample {sample_id} is missing.", 404) from None
 
 
 @bp.get("/samples/<sample_id:sample_id>")
@@ -183,7 +170,7 @@ def sample(sample_id: str) -> ResponseReturnValue:
     meta, png = _drawing(sample_id)
     try:
         preview = to_data_url(normalise(ink_map(open_image(png))))
-    except InputError:
+    except DrawingError:
         preview = None  # an empty or unreadable stored drawing still has metadata worth showing
     return jsonify(**dataset.detail(meta), image="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
                    preview=preview)
@@ -201,23 +188,20 @@ def sample_png(sample_id: str) -> ResponseReturnValue:
 
 @bp.delete("/samples/<sample_id:sample_id>")
 def delete_sample(sample_id: str) -> ResponseReturnValue:
-    """Admin only: tombstone the sample's JSON and remove its PNG (see app/dataset.py)."""
-    _require_admin()
+    """Admin only: tombstone the sample's JSON and remove its PNG (see app/samples/dataset.py)."""
+    require_admin()
     _query()
     store = runtime().samples
-    try:
-        meta = dataset.delete(store, sample_id)
-    except StorageError:
-        raise _storage_down() from None
+    meta = dataset.delete(store, sample_id)
     if meta is None:
-        raise InputError("unknown_sample", f"There is no sample {sample_id}.", 404)
+        raise ApiError("unknown_sample", f"There is no sample {sample_id}.", 404)
     return jsonify(id=sample_id, deleted=True, deleted_at=meta["deleted_at"], image_removed=True)
 
 
 @bp.post("/internals")
 def internals_json() -> ResponseReturnValue:
     """How the nets see a drawing: the CNN's first-layer filters and feature maps, the FNN's top units."""
-    digit = preprocess(_image_field())
+    digit = preprocess(image_field())
     state = runtime()
     state.learner.refresh()
     return jsonify(internals.explain(state.ensemble, digit))

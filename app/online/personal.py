@@ -36,7 +36,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from app.nets.fnn import softmax
-from app.storage import NotFound, PreconditionFailed, Storage, StorageError
+from app.samples.storage import NotFound, PreconditionFailed, Storage, StorageError
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ of candidates by how much their loss has risen since the weights shipped (in the
 started to break. Measured on the held-out pendigits stream (`bench/learn.py`): after 4,995
 steps MNIST accuracy fell 0.12 pp (CNN) and 0.13 pp (FNN), against 0.19 and 0.50 pp with 32 random
 replay digits; with less accumulated damage the guard refuses fewer fixing steps (together with
-the step-length search of `app.learning`, misreads fixed at once rose from 69 % to 94 %).
+the step-length search of `app.online.learner`, misreads fixed at once rose from 69 % to 94 %).
 
 >>> import numpy as np
 >>> from app.nets.fnn import FNN

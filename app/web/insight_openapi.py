@@ -1,6 +1,6 @@
-"""The OpenAPI description of app/insight_api.py's endpoints, merged into app/openapi.py's document.
+"""The OpenAPI description of app/web/insight.py's endpoints, merged into app/web/openapi.py's document.
 
-Kept beside the endpoints so they change together; app/openapi.py adds `paths()`, `schemas()` and
+Kept beside the endpoints so they change together; app/web/openapi.py adds `paths()`, `schemas()` and
 `ERROR_CODES` to its own. As strict as the rest: responses forbid unknown fields.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app import openapi as base  # used at call time only: app.openapi imports this module
-from app.dataset import PER_PAGE, SAMPLE_ID
-from app.ensemble import MODEL_NAMES
-from app.samples import SOURCES
+from app.reading.ensemble import MODEL_NAMES
+from app.samples.dataset import PER_PAGE, SAMPLE_ID
+from app.samples.store import SOURCES
+from app.web import openapi as base  # used at call time only: app.web.openapi imports this module
 
 ERROR_CODES = ("unknown_parameter", "bad_window", "bad_label", "bad_misread", "bad_source", "bad_page",
                "unknown_sample", "storage_unavailable")
@@ -304,7 +304,7 @@ def paths() -> dict[str, Any]:
 
 
 def merge(document: dict[str, Any]) -> dict[str, Any]:
-    """Add these operations, their schemas and error codes to app/openapi.py's document (in place; idempotent)."""
+    """Add these operations, their schemas and error codes to app/web/openapi.py's document (in place; idempotent)."""
     document["paths"].update(paths())
     document["components"]["schemas"].update(schemas())
     codes = document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]

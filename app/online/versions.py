@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from app.storage import NotFound, PreconditionFailed, Storage
+from app.samples.storage import NotFound, PreconditionFailed, Storage
 
 PREFIX = "models/online/"
 MANIFEST = PREFIX + "manifest.json"

@@ -23,10 +23,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from app.ensemble import Ensemble
-from app.imaging import to_data_url
 from app.nets.cnn import CNN
 from app.nets.fnn import FNN
+from app.reading.ensemble import Ensemble
+from app.reading.imaging import to_data_url
 
 TOP_UNITS = 8
 FILTER_SCALE = 12  # a 4×4 kernel becomes a 48×48 image, crisp in any browser (no smoothing to undo)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from app.storage import NotFound, Storage, StorageUnavailable
+from app.samples.storage import NotFound, Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 

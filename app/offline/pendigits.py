@@ -112,7 +112,7 @@ def canvas_drawings(digits: Sequence[PenDigit], canvas: int = CANVAS) -> Iterato
 
 def as_arrays(digits: Sequence[PenDigit], canvas: int = CANVAS) -> tuple[np.ndarray, np.ndarray]:
     """Rendered and MNIST-normalised, ready for the nets."""
-    from app.imaging import ink_map, normalise
+    from app.reading.imaging import ink_map, normalise
 
     images = np.stack([normalise(ink_map(image)) for _, image in canvas_drawings(digits, canvas)])
     return images, np.array([d.label for d in digits], dtype=np.int64)
@@ -134,7 +134,7 @@ def training_arrays(digits: Sequence[PenDigit], seed: int, copies: int = 4) -> t
     People draw big or small with whatever brush the device gives; training on that spread is what
     makes the nets read drawings of any size rather than only the pendigits box.
     """
-    from app.imaging import ink_map, normalise
+    from app.reading.imaging import ink_map, normalise
 
     rng = np.random.default_rng(seed)
     images, labels = [], []

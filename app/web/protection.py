@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app
+import hmac
+
+from flask import Flask, Response, current_app, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings
+from app.web.errors import ApiError
 
-RATE_LIMITED = ("api.predict", "api.correct", "insight_api.internals_json")
+RATE_LIMITED = ("api.predict", "api.correct", "insight.internals_json")
 
 # Scripts, styles, fetches and images come from this origin only (previews are data: URLs); no page
 # may frame ours.
@@ -48,3 +51,15 @@ def protect(app: Flask, settings: Settings) -> None:
         app.view_functions[endpoint] = limiter.limit(lambda: current_app.config["RATE_LIMIT"])(
             app.view_functions[endpoint]
         )
+
+
+def require_admin() -> None:
+    """Bearer token, compared in constant time; with no token configured the admin API is off."""
+    token = current_app.config["ADMIN_TOKEN"]
+    if not token:
+        raise ApiError("admin_disabled", "Administration is disabled: DIGITDRAW_ADMIN_TOKEN is not set.", 403)
+    sent = request.headers.get("Authorization", "")
+    if not sent.startswith("Bearer "):
+        raise ApiError("unauthorized", "Send the admin token as `Authorization: Bearer <token>`.", 401)
+    if not hmac.compare_digest(sent.removeprefix("Bearer ").encode(), token.encode()):
+        raise ApiError("forbidden", "The admin token is wrong.", 403)

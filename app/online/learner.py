@@ -5,7 +5,7 @@ predictions". Here every step is checked before it is kept: each net's candidate
 read a fixed canary set of 1,000 MNIST digits about as well as the shipped net does (accuracy, and
 cross-entropy both per step and in total), otherwise that net's step is undone; when both are
 undone the sample is quarantined. A replay batch of the MNIST digits each net has drifted on most
-rides along with each step (`app.rehearsal`), so that learning one person's 7 does not make the nets
+rides along with each step (`app.online.rehearsal`), so that learning one person's 7 does not make the nets
 forget everyone else's.
 """
 
@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from app.data import mnist
-from app.ensemble import Ensemble, decide
-from app.imaging import variants
 from app.nets.fnn import cross_entropy
-from app.rehearsal import Rehearsal
-from app.storage import StorageError
-from app.versions import BASELINE, Conflict, Manifest, VersionStore
+from app.offline import mnist
+from app.online.rehearsal import Rehearsal
+from app.online.versions import BASELINE, Conflict, Manifest, VersionStore
+from app.reading.ensemble import Ensemble, decide
+from app.reading.imaging import variants
+from app.samples.storage import StorageError
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,0 @@
-"""Datasets the nets are trained and measured on: MNIST scans and pen-drawn pendigits."""

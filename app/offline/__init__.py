@@ -1,0 +1,1 @@
+"""Work done outside requests: the CLI, training, augmentation, evaluation, export, the datasets."""

@@ -1,0 +1,1 @@
+"""HTTP: blueprints, the one error shape, protection, the API's schemas."""

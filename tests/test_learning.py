@@ -209,7 +209,9 @@ def test_only_the_last_kept_versions_remain_and_each_loads(tmp_path, drawings):
     assert learned >= 4
     listed = [v["version"] for v in client.get("/api/models").get_json()["versions"]]
     assert listed == list(range(learned - 2, learned + 1))
-    folders = {p.parent.name for p in (tmp_path / "var" / "models" / "online").rglob("*.npz")}
+    online = tmp_path / "var" / "models" / "online"
+    folders = {p.parent.name for p in online.rglob("*.npz")}
     assert len(folders) == 3  # older versions' weights are gone, kept ones are all there
+    assert {p.name for p in online.iterdir() if p.is_dir()} == folders  # and their folders with them
     for version in listed:
         assert client.post("/api/models/rollback", json={"version": version}, headers=right).status_code == 200

@@ -95,6 +95,21 @@ def test_delete(storage: Storage) -> None:
     storage.delete("a/b")  # deleting twice is harmless, so a retried delete cannot fail
 
 
+def test_a_local_delete_leaves_no_empty_folder_behind(tmp_path) -> None:
+    storage = LocalStorage(tmp_path / "root")
+    storage.put("models/online/00000001-ab/fnn.npz", b"x")
+    storage.put("models/online/00000001-ab/cnn.npz", b"y")
+    storage.put("models/online/manifest.json", b"{}")
+    storage.delete("models/online/00000001-ab/fnn.npz")
+    assert (tmp_path / "root" / "models" / "online" / "00000001-ab").is_dir()  # cnn.npz is still there
+    storage.delete("models/online/00000001-ab/cnn.npz")
+    assert sorted(p.name for p in (tmp_path / "root" / "models" / "online").iterdir()) == ["manifest.json"]
+    storage.delete("models/online/manifest.json")
+    assert (tmp_path / "root").is_dir() and not (tmp_path / "root" / "models").exists()  # the root stays
+    storage.put("models/online/00000002-cd/fnn.npz", b"z")  # and pruned folders are made again on demand
+    assert storage.get("models/online/00000002-cd/fnn.npz") == b"z"
+
+
 # --- listing -------------------------------------------------------------------------------------------------------
 
 KEYS = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,18 @@ from app.samples.storage import NotFound, PreconditionFailed, Storage
 PREFIX = "models/online/"
 MANIFEST = PREFIX + "manifest.json"
 BASELINE = 0
+
+
+def public_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A version's record as anyone may see it: never its storage folder, and its sample's id only when the
+    drawing was shared (consent), since the id of a private drawing would tell that it is there.
+
+    Records written before consent was recorded in them count as private.
+    """
+    shown = {key: value for key, value in record.items() if key not in ("folder", "public")}
+    if not record.get("public"):
+        shown["sample_id"] = None
+    return shown
 
 
 class Conflict(Exception):

@@ -16,7 +16,7 @@ import io
 import re
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
@@ -85,23 +85,35 @@ def open_image(raw: bytes) -> Image.Image:
         raise DrawingError("image_too_large", f"The image is {width}×{height}; the limit is {MAX_SIDE}×{MAX_SIDE}.")
     try:
         image.load()
-    except (OSError, ValueError, Image.DecompressionBombError):
+        # a phone photo of a drawing is stored sideways with an EXIF note to turn it: turn it first
+        upright = ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         raise DrawingError("corrupt_image", "The image data is damaged or incomplete.") from None
-    return image
+    upright.format = image.format
+    return upright
 
 
 def decode_image(payload: str) -> Image.Image:
     return open_image(decode_bytes(payload))
 
 
-def as_png(raw: bytes, image: Image.Image) -> bytes:
-    """The drawing as received when it is a PNG; a lossless PNG of its pixels otherwise."""
-    if image.format == "PNG":
-        return raw
-    if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
-        image = image.convert("RGB")  # e.g. a CMYK JPEG: PNG cannot hold it
+def as_png(image: Image.Image) -> bytes:
+    """The drawing's pixels, and nothing else, as a fresh PNG: what is stored and served back.
+
+    An upload is never kept byte for byte: its text chunks (author, address, GPS), EXIF, ICC profile
+    and whatever follows the image end would be published with it. Only the pixels survive, with their
+    alpha (transparent pixels are the background, see `ink_map`); a CMYK JPEG becomes RGB.
+    """
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        mode = "RGBA"
+    elif image.mode in ("1", "L", "I", "I;16", "F"):
+        mode = "L"
+    else:
+        mode = "RGB"
+    converted = image.convert(mode)
+    pixels = Image.frombytes(mode, converted.size, converted.tobytes())  # a new image: no info carried over
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    pixels.save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -32,6 +32,7 @@ _LOCK_STRIPES = 256
 # A lock holder is expected to finish in milliseconds; waiting longer means the disk is in trouble.
 _LOCK_TIMEOUT_S = 10.0
 _LOCK_DIR = ".locks"
+_MKDIR_ATTEMPTS = 3  # a concurrent deletion may prune a folder just made; more than one race in a row is not seen
 
 # Short timeouts and few retries so a dead endpoint costs a request seconds, not minutes.
 S3_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 3, "mode": "standard"})
@@ -146,6 +147,16 @@ class LocalStorage:
         path = self._path(key)
         with self._lock(key), contextlib.suppress(FileNotFoundError):
             path.unlink()
+        self._prune(path.parent)
+
+    def _prune(self, folder: Path) -> None:
+        """Remove the folders a deletion left empty, up to the root: every pruned version would leave one."""
+        while folder != self.root and folder.is_relative_to(self.root):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or already gone): nothing above it is empty either
+                return
+            folder = folder.parent
 
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*check_key(key).split("/"))
@@ -172,8 +183,14 @@ class LocalStorage:
     @staticmethod
     def _write(path: Path, data: bytes) -> str:
         """Write beside the target, fsync, then rename, so readers see the old or the new file, never half."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        for attempt in range(_MKDIR_ATTEMPTS):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                break
+            except FileNotFoundError:  # a deletion pruned the folder between mkdir and here: make it again
+                if attempt == _MKDIR_ATTEMPTS - 1:
+                    raise
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)

@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.online.personal import PersonalHead, person_hash, valid_person
-from app.online.versions import BASELINE
+from app.online.versions import BASELINE, public_record
 from app.reading.imaging import as_png, decode_bytes, ink_map, normalise, open_image, preprocess, to_data_url
 from app.runtime import Runtime, runtime
 from app.samples.storage import StorageError
@@ -155,7 +155,7 @@ def correct() -> ResponseReturnValue:
     state.learner.refresh()
     personal = state.people.head(person) if person else None
     shown, online_answer = state.ensemble.read(digit, personal)
-    meta = state.samples.add(as_png(raw, picture), {
+    meta = state.samples.add(as_png(picture), {
         "label": label,
         "source": source,
         "predicted": predicted,
@@ -169,7 +169,7 @@ def correct() -> ResponseReturnValue:
         "consent": consent,
         "status": "pending",
     })
-    outcome = state.learner.learn(digit, label, {"sample_id": meta["id"], "label": label})
+    outcome = state.learner.learn(digit, label, {"sample_id": meta["id"], "label": label, "public": consent})
     if person:
         personal = _learn_personal(state, person, digit, label, shared_right=online_answer == label)
     meta.update(status=outcome.status, reason=outcome.reason,
@@ -220,7 +220,7 @@ def models() -> ResponseReturnValue:
         current=manifest.current,
         latest=manifest.latest,
         baseline={"version": BASELINE, "canary": {name: r.as_dict() for name, r in learner.floor.items()}},
-        versions=[{k: v for k, v in record.items() if k != "folder"} for record in manifest.versions],
+        versions=[public_record(record) for record in manifest.versions],
     )
 
 

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.routing import BaseConverter
 
-from app.online.versions import BASELINE
+from app.online.versions import BASELINE, public_record
 from app.reading import internals
 from app.reading.imaging import DrawingError, ink_map, normalise, open_image, preprocess, to_data_url
 from app.runtime import runtime
@@ -126,7 +126,8 @@ def stats_json() -> ResponseReturnValue:
     floor = {name: reading.as_dict() for name, reading in learner.floor.items()}
     return jsonify(
         **stats.summary(_metas(), window),
-        versions=stats.versions(manifest.current, manifest.latest, manifest.versions, floor, BASELINE),
+        versions=stats.versions(manifest.current, manifest.latest, [public_record(r) for r in manifest.versions],
+                                floor, BASELINE),
         learning=learner.reference is not None,
     )
 

@@ -222,7 +222,8 @@ def _schemas() -> dict[str, Any]:
         "VersionRecord": _object({
             "version": {"type": "integer", "minimum": 1},
             "parent": {"type": "integer", "minimum": 0},
-            "sample_id": {"type": "string", "minLength": 1},
+            "sample_id": {"type": ["string", "null"], "minLength": 1,
+                          "description": "The sample learned; null unless its author shared it (consent)."},
             "label": _ref("Digit"),
             "canary": _ref("Canary"),
         }),

@@ -41,15 +41,22 @@ def dataset_grid() -> str:
 
 @bp.get("/dataset/<sample_id>")
 def dataset_sample(sample_id: str) -> ResponseReturnValue:
-    """One drawing; a person following a stale or mistyped link gets a page saying so, with a 404."""
-    exists = dataset.valid_id(sample_id)
-    if exists:
+    """One drawing; a person following a stale or mistyped link gets a page saying so, with a 404.
+
+    A drawing its author did not share gets exactly the page of one that does not exist, so the page
+    cannot tell anyone that a private drawing is there; an admin's token (which only the page's script
+    holds) still loads it through the API.
+    """
+    well_formed = dataset.valid_id(sample_id)
+    public = False
+    if well_formed:
         try:
             found = dataset.find(runtime().samples, sample_id)
-            exists = found is not None and not found[0].get("deleted")
+            public = found is not None and dataset.public(found[0])
         except StorageError:
-            exists = True  # let the page's own request report the outage
-    return render_template("insight/sample.html", sample_id=sample_id, missing=not exists), 200 if exists else 404
+            public = True  # let the page's own request report the outage
+    page = render_template("insight/sample.html", sample_id=sample_id, well_formed=well_formed, missing=not public)
+    return page, 200 if public else 404
 
 
 @bp.get("/models")

@@ -1,0 +1,103 @@
+"""The CNN's forward pass in NumPy, from the very weights Keras trains (app/nets/cnn.py).
+
+Serving needs only the forward pass, and importing TensorFlow costs a web process about 530 MB and
+seconds of start-up; this module needs NumPy (and h5py to read the shipped weights file) only.
+Keras stays the definition for training and for online steps; tests/test_cnn_forward.py holds the two
+to the same probabilities (max |Δp| ≤ 1e-5) on shipped and on online weights.
+
+The architecture is the one `build_model` defines: two 4×4 "same" convolutions with ReLU, each
+followed by 2×2 max pooling, a 625-unit ReLU dense layer and 10 logits. Convolutions are one
+matrix product over the image's 4×4 patches (im2col), which BLAS does far faster than loops.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> shapes = [(4, 4, 1, 16), (16,), (4, 4, 16, 32), (32,), (1568, 625), (625,), (625, 10), (10,)]
+>>> net = CNNForward([rng.normal(0, 0.1, s).astype(np.float32) for s in shapes])
+>>> p = net.predict_proba(np.zeros((2, 28, 28), np.float32))
+>>> p.shape, bool(np.allclose(p.sum(axis=1), 1.0))
+((2, 10), True)
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import h5py
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+KERNEL = 4
+# TensorFlow's "same" padding for an even kernel puts the extra row and column after the image
+PAD_BEFORE, PAD_AFTER = (KERNEL - 1) // 2, KERNEL - 1 - (KERNEL - 1) // 2
+# where Keras writes each layer's kernel and bias in a `.weights.h5` file, in get_weights() order
+H5_LAYERS = ("conv2d", "conv2d_1", "dense", "dense_1")
+
+
+def conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """A stride-1 "same" convolution plus ReLU: (n, h, w, c) images, (k, k, c, filters) kernel."""
+    padded = np.pad(x, ((0, 0), (PAD_BEFORE, PAD_AFTER), (PAD_BEFORE, PAD_AFTER), (0, 0)))
+    patches = sliding_window_view(padded, (KERNEL, KERNEL), axis=(1, 2))  # (n, h, w, c, k, k)
+    n, h, w, channels = x.shape
+    # order each patch as the kernel is laid out (row, column, channel) so one reshape lines them up
+    columns = patches.transpose(0, 1, 2, 4, 5, 3).reshape(n * h * w, KERNEL * KERNEL * channels)
+    out = columns @ kernel.reshape(-1, kernel.shape[-1]) + bias
+    return np.maximum(out, 0.0).reshape(n, h, w, kernel.shape[-1])
+
+
+def max_pool(x: np.ndarray) -> np.ndarray:
+    """2×2 max pooling with stride 2 (the sides here are even: 28 → 14 → 7)."""
+    n, h, w, c = x.shape
+    return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+class CNNForward:
+    """The CNN for serving: probabilities, the 625 hidden units, and the first layer's feature maps."""
+
+    def __init__(self, weights: list[np.ndarray]) -> None:
+        conv1, bias1, conv2, bias2, dense, dense_bias, out, out_bias = (np.asarray(w, np.float32) for w in weights)
+        self.conv1, self.bias1, self.conv2, self.bias2 = conv1, bias1, conv2, bias2
+        self.dense, self.dense_bias, self.out, self.out_bias = dense, dense_bias, out, out_bias
+
+    @classmethod
+    def load(cls, path: Path) -> CNNForward:
+        """The shipped weights, read from the Keras weights file without Keras."""
+        with h5py.File(path, "r") as weights_file:
+            return cls([weights_file[f"layers/{layer}/vars/{i}"][()] for layer in H5_LAYERS for i in (0, 1)])
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CNNForward:
+        """Weights as `CNN.to_bytes` writes them for online versions (.npz, get_weights() order)."""
+        with np.load(io.BytesIO(data)) as arrays:
+            return cls([arrays[f"arr_{i}"] for i in range(len(arrays.files))])
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [self.conv1, self.bias1, self.conv2, self.bias2, self.dense, self.dense_bias, self.out, self.out_bias]
+
+    def first_feature_maps(self, x: np.ndarray) -> np.ndarray:
+        """The first convolution's output after ReLU, (n, 28, 28, 16): what the internals page shows."""
+        return conv_relu(np.asarray(x, np.float32)[..., np.newaxis], self.conv1, self.bias1)
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """The flattened convolutional features (n, 1568), which online learning never changes."""
+        pooled = max_pool(conv_relu(max_pool(self.first_feature_maps(x)), self.conv2, self.bias2))
+        return pooled.reshape(len(pooled), -1)
+
+    def hidden_from_features(self, features: np.ndarray) -> np.ndarray:
+        return np.maximum(features @ self.dense + self.dense_bias, 0.0)
+
+    def hidden(self, x: np.ndarray) -> np.ndarray:
+        """The 625 dense units the last layer reads (a person's own last layer is fitted on these)."""
+        return self.hidden_from_features(self.features(x))
+
+    def proba_from_features(self, features: np.ndarray) -> np.ndarray:
+        return softmax(self.hidden_from_features(features) @ self.out + self.out_bias)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities, shape (n, 10), for float32 images shaped (n, 28, 28)."""
+        return self.proba_from_features(self.features(x))

@@ -66,7 +66,7 @@ def test_the_person_is_stored_as_a_hash_only(person_app, ones, tmp_path):
     person = "carol-0123456789abcdef"
     reply = client.post("/api/correct", json={"image": ones[0], "label": 1, "predicted": 1, "person": person})
     assert reply.get_json()["after"]["models"]["personal"]["top3"][0][0] == 1
-    data_dir = Path(person_app.config["DATA_DIR"])
+    data_dir = person_app.extensions["settings"].data_dir
     meta = next(m for m in SampleStore(LocalStorage(data_dir)).all() if m["id"] == reply.get_json()["sample_id"])
     assert meta["person"] == person_hash(person) != person
     stored = (data_dir / People.key(person)).read_bytes()
@@ -78,7 +78,7 @@ def test_the_person_is_stored_as_a_hash_only(person_app, ones, tmp_path):
 @pytest.mark.parametrize("person", ["short", "has space inside", "x" * 65, 12345678, ["list-of-id"]])
 @pytest.mark.parametrize("endpoint", ["/api/predict", "/api/correct"])
 def test_a_malformed_person_is_refused_and_nothing_is_stored(person_app, ones, person, endpoint):
-    data_dir = Path(person_app.config["DATA_DIR"])
+    data_dir = person_app.extensions["settings"].data_dir
     before = len(list(SampleStore(LocalStorage(data_dir)).all()))
     response = person_app.test_client().post(endpoint, json={"image": ones[0], "label": 1, "person": person})
     assert response.status_code == 400

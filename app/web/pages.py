@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from app.runtime import runtime
 from app.samples import dataset
 from app.samples.storage import StorageError
+from app.samples.store import is_live
 
 bp = Blueprint("pages", __name__)
 
@@ -46,7 +47,7 @@ def dataset_sample(sample_id: str) -> ResponseReturnValue:
     if exists:
         try:
             found = dataset.find(runtime().samples, sample_id)
-            exists = found is not None and not found[0].get("deleted")
+            exists = found is not None and is_live(found[0])
         except StorageError:
             exists = True  # let the page's own request report the outage
     return render_template("insight/sample.html", sample_id=sample_id, missing=not exists), 200 if exists else 404

@@ -11,12 +11,21 @@ timeout = 60
 accesslog = "-"
 # no client address: people are only ever a salted hash
 access_log_format = "%(m)s %(U)s %(s)s %(B)s bytes %(M)s ms"
-# gunicorn's own and access logs as JSON lines, like the app's (app/logs.py)
+# gunicorn's own and access logs as JSON lines, like the app's (app/logs.py), and with no IP address:
+# gunicorn's error lines name the client (`Invalid request from ip=…`) and the bound interface
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "app.logs.JsonFormatter"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "filters": {"no_address": {"()": "app.logs.AddressFilter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["no_address"],
+            "stream": "ext://sys.stderr",
+        }
+    },
     "root": {"handlers": ["stderr"], "level": "INFO"},
     "loggers": {
         name: {"handlers": ["stderr"], "level": "INFO", "propagate": False}

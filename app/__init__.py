@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -23,17 +22,16 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    settings = Settings.from_env().replace(config or {})
+    """Build one app; `config` overrides settings by upper-case name (DATA_DIR=…) and passes the rest
+    (TESTING=…) to Flask's own config."""
+    overrides = config or {}
+    settings = Settings.load(overrides)
     configure_logging(settings.log_level)
     app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
-    app.config.update(
-        MAX_CONTENT_LENGTH=settings.max_request_bytes,
-        ADMIN_TOKEN=settings.admin_token,
-        CLIENT_SALT=settings.client_salt.encode() or secrets.token_bytes(16),
-        RATE_LIMIT=settings.rate_limit,
-    )
-    app.config.update(config or {})
-    app.extensions["settings"] = settings
+    # Flask enforces the body limit itself, so this one setting is also handed to its config
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_request_bytes)
+    app.config.update({key: value for key, value in overrides.items() if key.upper() not in Settings.names()})
+    app.extensions["settings"] = settings  # read through app.config.settings()
 
     from app.offline.cli import register_commands
     from app.runtime import start

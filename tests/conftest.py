@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,11 +18,28 @@ from tests.s3server import moto_endpoint, s3_client, s3_prefix  # noqa: F401  (s
 SHARED = ROOT.parent / "shared"
 UNLIMITED = "1000000/minute"  # tests replay thousands of drawings from one address
 
+MakeApp = Callable[..., Flask]
+
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    data_dir = tmp_path_factory.mktemp("var")
-    yield create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": data_dir, "RATE_LIMIT": UNLIMITED})
+def make_app(tmp_path_factory: pytest.TempPathFactory) -> MakeApp:
+    """`make_app(**config)`: an app on the committed weights with a fresh data folder (unless DATA_DIR is
+    given) and no rate limit; other settings (MNIST_DIR, ADMIN_TOKEN, …) by upper-case name, as create_app.
+
+    Session-scoped, so that session and module fixtures can build their apps with it too.
+    """
+
+    def make(**config: Any) -> Flask:
+        if "DATA_DIR" not in config:
+            config["DATA_DIR"] = tmp_path_factory.mktemp("var")
+        return create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "RATE_LIMIT": UNLIMITED, **config})
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def app(make_app: MakeApp) -> Flask:
+    return make_app()
 
 
 @pytest.fixture()

@@ -9,6 +9,8 @@ from app.offline import mnist, pendigits
 from app.offline.evaluation import ensemble_accuracies
 from app.runtime import ensemble
 
+pytestmark = pytest.mark.slow  # measurement runs of minutes: `-m 'not slow'` skips them locally
+
 
 def test_mnist_test_set_accuracy(app, mnist_dir):
     data = mnist.load(mnist_dir)

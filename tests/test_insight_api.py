@@ -8,31 +8,25 @@ import io
 import json
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from flask import Flask
 from PIL import Image
 
-from app import create_app
 from app.config import ROOT
 from app.offline import pendigits
 from app.samples.storage import LocalStorage
 from app.samples.store import SampleStore
-from tests.conftest import SHARED, UNLIMITED
+from tests.conftest import SHARED
 
 TOKEN = "insight-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 COUNT = 30
 
 
-def _make_app(data_dir: Path, **config: Any) -> Flask:
-    # learning off (no MNIST reference digits) unless a test asks for it: corrections are then stored only, fast
-    settings = {"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": data_dir, "ADMIN_TOKEN": TOKEN,
-                "MNIST_DIR": data_dir / "no-mnist", "RATE_LIMIT": UNLIMITED, **config}
-    return create_app(settings)
+# learning off (no MNIST reference digits) unless a test asks for it: corrections are then stored only, fast
+QUICK = {"ADMIN_TOKEN": TOKEN, "MNIST_DIR": SHARED / "no-mnist"}  # no such folder
 
 
 def _png(image: Image.Image) -> bytes:
@@ -74,10 +68,10 @@ def _store(client, drawings, count: int = COUNT) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def browse(tmp_path_factory, drawings):
+def browse(make_app, tmp_path_factory, drawings):
     """An app holding COUNT samples that the tests in this module only read."""
     data_dir = tmp_path_factory.mktemp("insight")
-    app = _make_app(data_dir)
+    app = make_app(DATA_DIR=data_dir, **QUICK)
     sent = _store(app.test_client(), drawings)
     return app, sent, data_dir
 
@@ -202,10 +196,10 @@ def test_bad_sample_queries_are_refused(client, query, code):
     _assert_error(client.get(f"/api/samples?{query}"), 400, code)
 
 
-def test_admin_views_need_the_right_token(client, browse, tmp_path):
+def test_admin_views_need_the_right_token(client, browse, make_app):
     _assert_error(client.get("/api/samples", headers={"Authorization": "Bearer wrong"}), 403, "forbidden")
     _assert_error(client.get("/api/samples", headers={"Authorization": "Basic abc"}), 401, "unauthorized")
-    disabled = _make_app(browse[2], ADMIN_TOKEN="").test_client()
+    disabled = make_app(DATA_DIR=browse[2], **{**QUICK, "ADMIN_TOKEN": ""}).test_client()
     _assert_error(disabled.get("/api/samples", headers=ADMIN), 403, "admin_disabled")
     assert disabled.get("/api/samples").status_code == 200
 
@@ -254,8 +248,8 @@ def test_unknown_samples_are_not_found(client):
 # DELETE /api/samples/<id>
 
 
-def test_delete_needs_the_admin_token_and_hides_the_sample_everywhere(tmp_path, drawings):
-    app = _make_app(tmp_path / "var")
+def test_delete_needs_the_admin_token_and_hides_the_sample_everywhere(make_app, tmp_path, drawings):
+    app = make_app(DATA_DIR=tmp_path / "var", **QUICK)
     client = app.test_client()
     sent = _store(client, drawings, count=4)
     victim = sent[0]
@@ -263,8 +257,8 @@ def test_delete_needs_the_admin_token_and_hides_the_sample_everywhere(tmp_path, 
 
     _assert_error(client.delete(url), 401, "unauthorized")
     _assert_error(client.delete(url, headers={"Authorization": "Bearer wrong"}), 403, "forbidden")
-    _assert_error(_make_app(tmp_path / "var", ADMIN_TOKEN="").test_client().delete(url, headers=ADMIN),
-                  403, "admin_disabled")
+    disabled = make_app(DATA_DIR=tmp_path / "var", **{**QUICK, "ADMIN_TOKEN": ""}).test_client()
+    _assert_error(disabled.delete(url, headers=ADMIN), 403, "admin_disabled")
     _assert_error(client.delete("/api/samples/20000101T000000000000Z-00000000", headers=ADMIN), 404, "unknown_sample")
     _assert_error(client.delete(f"{url}.png", headers=ADMIN), 405, "method_not_allowed")
     assert client.get(url).status_code == 200  # nothing happened yet
@@ -374,8 +368,8 @@ def test_architecture_counts_parameters_from_the_nets(client):
 
 
 @pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="needs the MNIST reference digits")
-def test_stats_show_learned_versions_and_their_canary(tmp_path, drawings):
-    app = _make_app(tmp_path / "var", MNIST_DIR=SHARED / "mnist")
+def test_stats_show_learned_versions_and_their_canary(make_app, tmp_path, drawings):
+    app = make_app(DATA_DIR=tmp_path / "var", **{**QUICK, "MNIST_DIR": SHARED / "mnist"})
     client = app.test_client()
     learned = 0
     for label, url, _ in drawings[:2]:

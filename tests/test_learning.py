@@ -10,27 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app import create_app
-from app.config import ROOT
 from app.offline import mnist, pendigits
 from app.offline.export import load_extra
 from app.reading.imaging import preprocess
 from app.samples.storage import LocalStorage
 from app.samples.store import SampleStore
-from tests.conftest import UNLIMITED
+from tests.conftest import SHARED
 
 TOKEN = "correct horse battery staple"
 
 
-def _make_app(tmp_path: Path, **config):
-    return create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": tmp_path / "var",
-                       "MNIST_DIR": ROOT.parent / "shared" / "mnist", "ADMIN_TOKEN": TOKEN,
-                       "RATE_LIMIT": UNLIMITED, **config})
+LEARNING = {"MNIST_DIR": SHARED / "mnist", "ADMIN_TOKEN": TOKEN}  # learning on, admin API on
 
 
 @pytest.fixture()
-def learning_app(tmp_path):
-    return _make_app(tmp_path)
+def learning_app(make_app, tmp_path):
+    return make_app(DATA_DIR=tmp_path / "var", **LEARNING)
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +35,9 @@ def drawings(pen_digits) -> list[tuple[int, str]]:
 
 
 @pytest.fixture(scope="module")
-def misread(drawings, tmp_path_factory) -> list[tuple[int, str, int]]:
+def misread(drawings, make_app) -> list[tuple[int, str, int]]:
     """Five held-out drawings the shipped ensemble gets wrong: (true label, data URL, shown answer)."""
-    client = _make_app(tmp_path_factory.mktemp("probe")).test_client()
+    client = make_app(**LEARNING).test_client()
     found = []
     for label, url in drawings:
         answer = client.post("/api/predict", json={"image": url}).get_json()["answer"]
@@ -99,8 +94,8 @@ def test_a_confirmation_is_stored_and_learned_the_same_way(learning_app, tmp_pat
     assert meta["source"] == "confirmation" and meta["consent"] is False
 
 
-def test_the_guard_quarantines_a_harmful_step_and_keeps_the_sample(tmp_path, drawings):
-    app = _make_app(tmp_path, GUARD_MARGIN=-1.0)  # a floor above 100 %: no step can pass
+def test_the_guard_quarantines_a_harmful_step_and_keeps_the_sample(make_app, tmp_path, drawings):
+    app = make_app(DATA_DIR=tmp_path / "var", **LEARNING, GUARD_MARGIN=-1.0)  # a floor above 100 %: no step can pass
     label, url = drawings[1]
     body = app.test_client().post("/api/correct", json={"image": url, "label": (label + 1) % 10}).get_json()
     assert body["stored"] is True and body["learned"] is False
@@ -121,18 +116,18 @@ def test_a_failed_learning_step_never_loses_the_sample(learning_app, tmp_path, d
     assert learning_app.test_client().get("/api/health").get_json()["model_version"]["fnn_online"] == 0
 
 
-def test_another_worker_starts_on_the_current_version(learning_app, tmp_path, drawings):
+def test_another_worker_starts_on_the_current_version(learning_app, make_app, tmp_path, drawings):
     label, url = drawings[0]
     first = learning_app.test_client()
     assert first.post("/api/correct", json={"image": url, "label": label}).get_json()["learned"]
-    second = _make_app(tmp_path).test_client()
+    second = make_app(DATA_DIR=tmp_path / "var", **LEARNING).test_client()
     assert second.get("/api/health").get_json()["model_version"] == {"fnn_online": 1, "cnn_online": 1}
     a = first.post("/api/predict", json={"image": url}).get_json()["models"]
     b = second.post("/api/predict", json={"image": url}).get_json()["models"]
     assert a == b
 
 
-def test_rollback_needs_the_admin_token(learning_app, tmp_path, drawings):
+def test_rollback_needs_the_admin_token(learning_app, make_app, tmp_path, drawings):
     label, url = drawings[0]
     client = learning_app.test_client()
     assert client.post("/api/correct", json={"image": url, "label": label}).get_json()["learned"]
@@ -147,7 +142,7 @@ def test_rollback_needs_the_admin_token(learning_app, tmp_path, drawings):
     assert after["model_version"]["cnn_online"] == 0 and after["models"]["cnn_online"] == after["models"]["cnn"]
     assert client.post("/api/models/rollback", json={"version": 1}, headers=right).get_json()["current"] == 1
 
-    disabled = _make_app(tmp_path, ADMIN_TOKEN="").test_client()
+    disabled = make_app(DATA_DIR=tmp_path / "var", **{**LEARNING, "ADMIN_TOKEN": ""}).test_client()
     assert disabled.post("/api/models/rollback", json={"version": 0}, headers=right).status_code == 403
 
 
@@ -200,8 +195,8 @@ def test_export_round_trips_every_consented_sample(learning_app, tmp_path, drawi
                for line in lines)
 
 
-def test_only_the_last_kept_versions_remain_and_each_loads(tmp_path, drawings):
-    app = _make_app(tmp_path, KEEP_VERSIONS=3)
+def test_only_the_last_kept_versions_remain_and_each_loads(make_app, tmp_path, drawings):
+    app = make_app(DATA_DIR=tmp_path / "var", **LEARNING, KEEP_VERSIONS=3)
     client = app.test_client()
     right = {"Authorization": f"Bearer {TOKEN}"}
     learned = sum(client.post("/api/correct", json={"image": url, "label": label}).get_json()["learned"]

@@ -6,13 +6,11 @@ import time
 
 import pytest
 
-from app import create_app
-from app.config import ROOT
 from app.offline import pendigits
 from app.runtime import runtime
 from app.samples.storage import S3Storage
 from app.samples.store import SampleStore
-from tests.conftest import UNLIMITED
+from tests.conftest import SHARED
 from tests.s3server import BUCKET, FlakyProxy, moto_client
 
 
@@ -22,16 +20,14 @@ def proxy(moto_endpoint, s3_client) -> FlakyProxy:
 
 
 @pytest.fixture()
-def s3_app(proxy, tmp_path, monkeypatch, s3_prefix):
+def s3_app(make_app, proxy, tmp_path, monkeypatch, s3_prefix):
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
     for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
                         "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
 
     def make():
-        return create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": tmp_path / "var",
-                           "MNIST_DIR": ROOT.parent / "shared" / "mnist", "RATE_LIMIT": UNLIMITED,
-                           "S3_BUCKET": BUCKET, "S3_PREFIX": s3_prefix})
+        return make_app(DATA_DIR=tmp_path / "var", MNIST_DIR=SHARED / "mnist", S3_BUCKET=BUCKET, S3_PREFIX=s3_prefix)
     return make
 
 

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from app import create_app
-from app.config import ROOT
 from app.offline import pendigits
 from app.online import personal
 from app.online.personal import People, PersonalHead, person_hash
 from app.samples.storage import LocalStorage, S3Storage
 from app.samples.store import SampleStore
-from tests.conftest import SHARED, UNLIMITED
+from tests.conftest import SHARED
 from tests.s3server import BUCKET
 
 ALICE, BOB = "alice-0123456789abcdef", "bob-0123456789abcdef"
 
 
-def _make_app(data_dir: Path):
-    return create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": data_dir,
-                       "MNIST_DIR": SHARED / "mnist", "RATE_LIMIT": UNLIMITED})
-
-
 @pytest.fixture(scope="module")
-def person_app(tmp_path_factory):
-    return _make_app(tmp_path_factory.mktemp("var"))
+def person_app(make_app):
+    return make_app(MNIST_DIR=SHARED / "mnist")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +57,7 @@ def test_the_person_is_stored_as_a_hash_only(person_app, ones, tmp_path):
     person = "carol-0123456789abcdef"
     reply = client.post("/api/correct", json={"image": ones[0], "label": 1, "predicted": 1, "person": person})
     assert reply.get_json()["after"]["models"]["personal"]["top3"][0][0] == 1
-    data_dir = Path(person_app.config["DATA_DIR"])
+    data_dir = person_app.extensions["settings"].data_dir
     meta = next(m for m in SampleStore(LocalStorage(data_dir)).all() if m["id"] == reply.get_json()["sample_id"])
     assert meta["person"] == person_hash(person) != person
     stored = (data_dir / People.key(person)).read_bytes()
@@ -78,7 +69,7 @@ def test_the_person_is_stored_as_a_hash_only(person_app, ones, tmp_path):
 @pytest.mark.parametrize("person", ["short", "has space inside", "x" * 65, 12345678, ["list-of-id"]])
 @pytest.mark.parametrize("endpoint", ["/api/predict", "/api/correct"])
 def test_a_malformed_person_is_refused_and_nothing_is_stored(person_app, ones, person, endpoint):
-    data_dir = Path(person_app.config["DATA_DIR"])
+    data_dir = person_app.extensions["settings"].data_dir
     before = len(list(SampleStore(LocalStorage(data_dir)).all()))
     response = person_app.test_client().post(endpoint, json={"image": ones[0], "label": 1, "person": person})
     assert response.status_code == 400
@@ -86,9 +77,9 @@ def test_a_malformed_person_is_refused_and_nothing_is_stored(person_app, ones, p
     assert len(list(SampleStore(LocalStorage(data_dir)).all())) == before
 
 
-def test_a_failing_personal_store_keeps_the_sample_and_the_answer(tmp_path, ones):
+def test_a_failing_personal_store_keeps_the_sample_and_the_answer(make_app, tmp_path, ones):
     """People's layers cannot be written (their folder is a file): the correction still lands."""
-    app = _make_app(tmp_path / "var")
+    app = make_app(DATA_DIR=tmp_path / "var", MNIST_DIR=SHARED / "mnist")
     (tmp_path / "var").mkdir(exist_ok=True)
     (tmp_path / "var" / "people").write_text("not a folder")
     client = app.test_client()

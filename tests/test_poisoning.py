@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from app import create_app
-from app.config import ROOT
 from app.offline import mnist, pendigits
 from app.offline.evaluation import ensemble_accuracies
 from app.runtime import ensemble
-from tests.conftest import UNLIMITED
+
+pytestmark = pytest.mark.slow  # measurement runs of minutes: `-m 'not slow'` skips them locally
 
 
-def test_random_wrong_labels_leave_mnist_accuracy_within_1pp(tmp_path, pen_digits, mnist_dir):
-    app = create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": tmp_path,
-                      "MNIST_DIR": mnist_dir, "RATE_LIMIT": UNLIMITED})
+def test_random_wrong_labels_leave_mnist_accuracy_within_1pp(make_app, pen_digits, mnist_dir):
+    app = make_app(MNIST_DIR=mnist_dir)
     client = app.test_client()
     rng = np.random.default_rng(2026)
     digits = pendigits.held_out(pen_digits)

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
-from app.config import ROOT
-from tests.conftest import UNLIMITED
-
-
-def _app(tmp_path, **config):
-    return create_app({"MODEL_DIR": ROOT / "models", "DATA_DIR": tmp_path, "RATE_LIMIT": UNLIMITED, **config})
+from app.config import Settings
 
 
 @pytest.mark.parametrize("path", ["/", "/api/health", "/api/nothing"])
@@ -22,18 +16,18 @@ def test_security_headers_on_every_response(client, path):
     assert headers["Referrer-Policy"] == "no-referrer"
 
 
-def test_cors_is_same_origin_unless_configured(tmp_path):
+def test_cors_is_same_origin_unless_configured(make_app):
     preflight = {"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"}
-    default = _app(tmp_path).test_client()
+    default = make_app().test_client()
     assert "Access-Control-Allow-Origin" not in default.options("/api/predict", headers=preflight).headers
-    allowed = _app(tmp_path, CORS_ORIGINS=("https://friend.example",)).test_client()
+    allowed = make_app(CORS_ORIGINS=("https://friend.example",)).test_client()
     ok = allowed.options("/api/predict", headers={**preflight, "Origin": "https://friend.example"})
     assert ok.headers["Access-Control-Allow-Origin"] == "https://friend.example"
     assert "Access-Control-Allow-Origin" not in allowed.options("/api/predict", headers=preflight).headers
 
 
-def test_rate_limit_answers_429_with_retry_after(tmp_path):
-    client = _app(tmp_path, RATE_LIMIT="3/minute").test_client()
+def test_rate_limit_answers_429_with_retry_after(make_app):
+    client = make_app(RATE_LIMIT="3/minute").test_client()
     statuses = [client.post("/api/predict", json={"image": "x"}).status_code for _ in range(3)]
     assert statuses == [400, 400, 400]
     limited = client.post("/api/predict", json={"image": "x"})
@@ -42,8 +36,8 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path):
     assert client.get("/api/health").status_code == 200  # only predict and correct are limited
 
 
-def test_unexpected_errors_are_json_without_a_trace(tmp_path):
-    app = _app(tmp_path)
+def test_unexpected_errors_are_json_without_a_trace(make_app):
+    app = make_app(TESTING=False)  # in testing mode Flask would re-raise the error instead of answering
     assert app.debug is False
 
     @app.get("/boom")
@@ -57,7 +51,5 @@ def test_unexpected_errors_are_json_without_a_trace(tmp_path):
 
 
 def test_settings_never_show_secrets():
-    from app.config import Settings
-
     shown = repr(Settings(admin_token="hunter2", client_salt="pepper"))
     assert "hunter2" not in shown and "pepper" not in shown

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.soak import run
+
+pytestmark = pytest.mark.slow  # measurement runs of minutes: `-m 'not slow'` skips them locally
 
 
 def test_nothing_is_lost_through_an_outage_and_a_killed_worker():

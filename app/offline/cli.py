@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 import numpy as np
-from flask import Flask, current_app
+from flask import Flask
 
+from app.config import settings
 from app.offline import mnist, pendigits
 from app.offline.evaluation import ensemble_accuracies
 from app.offline.export import FORMATS, export, load_extra
@@ -127,7 +128,7 @@ def register_commands(app: Flask) -> None:
     @click.option("--out", required=True, type=click.Path(path_type=Path))
     def export_command(fmt: str, out: Path) -> None:
         """Write every consented stored sample (local folder or S3, as configured) as a dataset."""
-        store = SampleStore(storage_from_settings(current_app.extensions["settings"]))
+        store = SampleStore(storage_from_settings(settings()))
         count = export(store, fmt, out)
         click.echo(f"exported {count} samples to {out} ({fmt})")
 

@@ -11,25 +11,20 @@ import gzip
 import json
 import struct
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from app.reading.imaging import ink_map, normalise, open_image
-from app.samples.store import SampleStore, sample_key
+from app.samples.store import SampleStore, is_exportable, is_public, sample_key
 
 FORMATS = ("npz", "idx", "jsonl")
-
-
-def _usable(meta: dict[str, Any]) -> bool:
-    return bool(meta.get("consent")) and meta.get("status") != "quarantined" and not meta.get("deleted")
 
 
 def arrays(store: SampleStore) -> tuple[np.ndarray, np.ndarray]:
     """28×28 uint8 images (ink = 255, as MNIST) and labels of every usable sample."""
     images, labels = [], []
     for meta in store.all():
-        if _usable(meta):
+        if is_exportable(meta):
             digit = normalise(ink_map(open_image(store.png(meta))))
             images.append(np.round(digit * 255).astype(np.uint8))
             labels.append(meta["label"])
@@ -47,7 +42,7 @@ def export(store: SampleStore, fmt: str, out: Path) -> int:
         count = 0
         with open(out / "samples.jsonl", "w", encoding="utf-8") as handle:
             for meta in store.all():
-                if meta.get("consent") and not meta.get("deleted"):
+                if is_public(meta):
                     handle.write(json.dumps({**meta, "image_key": sample_key(meta, "png")}) + "\n")
                     count += 1
         return count

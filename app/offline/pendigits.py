@@ -7,8 +7,6 @@ like what the browser sends.
 
 from __future__ import annotations
 
-import base64
-import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from app.reading.imaging import png_bytes, png_data_url
 
 BOX = 500  # the tablet box each digit was written in; y grows upwards
 CANVAS = 280  # CSS size of the page's canvas
@@ -100,9 +100,8 @@ def render(strokes: Sequence[Stroke], canvas: int = CANVAS, brush: float | None 
 
 
 def data_url(image: Image.Image) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    """A rendered drawing as the page posts it: a PNG data URL."""
+    return png_data_url(png_bytes(image))
 
 
 def canvas_drawings(digits: Sequence[PenDigit], canvas: int = CANVAS) -> Iterator[tuple[PenDigit, Image.Image]]:

@@ -24,13 +24,13 @@ from app.nets.fnn import cross_entropy
 from app.offline import mnist
 from app.online.rehearsal import Rehearsal
 from app.online.versions import BASELINE, Conflict, Manifest, VersionStore
-from app.reading.ensemble import Ensemble, decide
+from app.reading.ensemble import ONLINE, Ensemble, decide
 from app.reading.imaging import variants
 from app.samples.storage import StorageError
+from app.samples.store import LEARNED, NOT_LEARNED, QUARANTINED
 
 log = logging.getLogger(__name__)
 
-ONLINE = ("fnn_online", "cnn_online")
 # How far the canary's mean cross-entropy may rise: in one step, and in total above the shipped nets.
 # Measured on held-out pendigits: 90 % of genuine fixes raise it by < 0.010 (FNN) / 0.007 (CNN) in a step,
 # random wrong labels by a median 0.48 (FNN); the totals bound what many small harmful steps can add up to,
@@ -89,7 +89,7 @@ class Outcome:
 
     @property
     def learned(self) -> bool:
-        return self.status == "learned"
+        return self.status == LEARNED
 
 
 class OnlineLearner:
@@ -192,13 +192,13 @@ class OnlineLearner:
         Any storage failure leaves the worker on its last published version: nothing half-applied.
         """
         if self.reference is None:
-            return Outcome("not_learned", "no reference digits (DIGITDRAW_MNIST_DIR): learning is off", self.version)
+            return Outcome(NOT_LEARNED, "no reference digits (DIGITDRAW_MNIST_DIR): learning is off", self.version)
         with self._lock:
             try:
                 return self._learn(digit, label, record)
             except (StorageError, OSError) as error:
                 log.warning("learning step not saved", extra={"error": repr(error)})
-                return Outcome("not_learned", "model storage is unavailable; the sample is kept", self.version)
+                return Outcome(NOT_LEARNED, "model storage is unavailable; the sample is kept", self.version)
 
     def _learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
         for _ in range(_PUBLISH_ATTEMPTS):
@@ -210,7 +210,7 @@ class OnlineLearner:
             if len(refused) == len(ONLINE):
                 self._restore(before)
                 reasons = "; ".join(why for whys in refused.values() for why in whys)
-                return Outcome("quarantined", f"quarantined: {reasons}", self.version, canary)
+                return Outcome(QUARANTINED, f"quarantined: {reasons}", self.version, canary)
             for name in refused:  # keep the other net's step: one net may learn what the other cannot
                 online[name].set_online_weights(before[name])
                 canary[name] = current[name]
@@ -229,8 +229,8 @@ class OnlineLearner:
             self._current = canary
             reason = "learned" + "".join(f"; {name} kept its weights: {'; '.join(why)}"
                                          for name, why in refused.items())
-            return Outcome("learned", reason, published.current, canary)
-        return Outcome("not_learned", "busy: too many concurrent updates", self.version)
+            return Outcome(LEARNED, reason, published.current, canary)
+        return Outcome(NOT_LEARNED, "busy: too many concurrent updates", self.version)
 
     def _step(self, digit: np.ndarray, label: int,
               current: dict[str, Reading]) -> tuple[dict[str, Reading], dict[str, list[str]]]:

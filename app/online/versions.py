@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.reading.ensemble import SHIPPED
 from app.samples.storage import NotFound, PreconditionFailed, Storage
 
 PREFIX = "models/online/"
@@ -70,7 +71,7 @@ class VersionStore:
         record = manifest.record(version)
         if record is None:
             raise KeyError(version)
-        return {name: self.storage.get(_weights_key(record["folder"], name)) for name in ("fnn", "cnn")}
+        return {name: self.storage.get(_weights_key(record["folder"], name)) for name in SHIPPED}
 
     def _swap(self, old: Manifest, new: Manifest) -> Manifest:
         body = json.dumps({"current": new.current, "latest": new.latest, "versions": new.versions}).encode()
@@ -99,7 +100,7 @@ class VersionStore:
         return new
 
     def _delete(self, folder: str) -> None:
-        for name in ("fnn", "cnn"):
+        for name in SHIPPED:
             self.storage.delete(_weights_key(folder, name))
 
     def point_to(self, old: Manifest, version: int) -> Manifest:

@@ -15,7 +15,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-MODEL_NAMES = ("fnn", "cnn", "fnn_online", "cnn_online")
+SHIPPED = ("fnn", "cnn")  # trained offline, never changed while serving
+ONLINE = ("fnn_online", "cnn_online")  # copies of the shipped pair that corrections teach
+MODEL_NAMES = SHIPPED + ONLINE
 UNSURE = 0.5
 PERSONAL_WEIGHT = 0.7  # of the person's layer in the blend; the online pair's mean has the rest
 
@@ -81,7 +83,7 @@ class Ensemble:
     @classmethod
     def from_shipped(cls, fnn: DigitModel, cnn: DigitModel) -> Ensemble:
         models = {"fnn": fnn, "cnn": cnn, "fnn_online": fnn.copy(), "cnn_online": cnn.copy()}
-        return cls(models, {"fnn_online": 0, "cnn_online": 0})
+        return cls(models, dict.fromkeys(ONLINE, 0))
 
     def probabilities(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Every model's probabilities for a batch of 28×28 images."""

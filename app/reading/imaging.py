@@ -111,10 +111,23 @@ def as_png(image: Image.Image) -> bytes:
     else:
         mode = "RGB"
     converted = image.convert(mode)
-    pixels = Image.frombytes(mode, converted.size, converted.tobytes())  # a new image: no info carried over
+    return png_bytes(Image.frombytes(mode, converted.size, converted.tobytes()))  # a new image: no info carried
+
+
+def png_bytes(image: Image.Image, optimize: bool = False) -> bytes:
+    """`image` encoded as PNG; `optimize` trades encoding time for size (worth it for images sent often)."""
     buffer = io.BytesIO()
-    pixels.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", optimize=optimize)
     return buffer.getvalue()
+
+
+def png_data_url(png: bytes) -> str:
+    """PNG bytes as a data: URL: how the API hands images to pages (the CSP allows data: images only).
+
+    >>> png_data_url(b"\\x89PNG")
+    'data:image/png;base64,iVBORw=='
+    """
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def ink_map(image: Image.Image) -> np.ndarray:
@@ -200,9 +213,7 @@ def preprocess(payload: str) -> np.ndarray:
 def to_data_url(digit: np.ndarray) -> str:
     """The 28×28 as MNIST shows it (white ink on black), for the page's "what the model sees"."""
     pixels = (np.clip(digit, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_data_url(png_bytes(Image.fromarray(pixels, mode="L")))
 
 
 VARIANT_SCALES = (0.85, 0.95, 1.05, 1.15)

@@ -12,8 +12,6 @@ preview is, white on black, on one scale for all 16 maps so that a weak map look
 
 from __future__ import annotations
 
-import base64
-import io
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +24,7 @@ from PIL import Image
 from app.nets.cnn import CNN
 from app.nets.fnn import FNN
 from app.reading.ensemble import Ensemble
-from app.reading.imaging import to_data_url
+from app.reading.imaging import png_bytes, png_data_url, to_data_url
 
 TOP_UNITS = 8
 FILTER_SCALE = 12  # a 4×4 kernel becomes a 48×48 image, crisp in any browser (no smoothing to undo)
@@ -37,12 +35,6 @@ _ZERO = np.array([255, 255, 255], np.float32)
 _POSITIVE = np.array([217, 95, 2], np.float32)  # orange: far from blue for colour-blind eyes too
 
 _first_conv: weakref.WeakKeyDictionary[CNN, Callable[[tf.Tensor], tf.Tensor]] = weakref.WeakKeyDictionary()
-
-
-def _png_data_url(pixels: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def diverging(values: np.ndarray, scale: float | None = None, upscale: int = 1) -> str:
@@ -57,7 +49,7 @@ def diverging(values: np.ndarray, scale: float | None = None, upscale: int = 1) 
     pixels = (rgb + 0.5).astype(np.uint8)
     if upscale > 1:
         pixels = pixels.repeat(upscale, axis=0).repeat(upscale, axis=1)
-    return _png_data_url(pixels)
+    return png_data_url(png_bytes(Image.fromarray(pixels), optimize=True))  # sent with every internals view
 
 
 def first_conv_layer(cnn: CNN) -> keras.layers.Conv2D:

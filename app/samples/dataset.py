@@ -23,7 +23,7 @@ from typing import Any
 
 from app.samples.stats import live, misread, shown
 from app.samples.storage import NotFound, PreconditionFailed
-from app.samples.store import PREFIX, SampleStore, sample_key
+from app.samples.store import PREFIX, SampleStore, is_live, is_public, sample_key
 
 PER_PAGE = 24
 SAMPLE_ID = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{8}$")  # app.samples.store.new_id
@@ -37,15 +37,12 @@ def valid_id(sample_id: str) -> bool:
     return bool(SAMPLE_ID.match(sample_id))
 
 
-def public(meta: Meta) -> bool:
-    return bool(meta.get("consent")) and not meta.get("deleted")
-
 
 def select(metas: Iterable[Meta], *, label: int | None = None, was_misread: bool | None = None,
            source: str | None = None, everyone: bool = False) -> list[Meta]:
     """Matching samples, newest first; `everyone` (admin) includes samples without consent."""
     found = [meta for meta in live(metas)
-             if (everyone or public(meta))
+             if (everyone or is_public(meta))
              and (label is None or meta["label"] == label)
              and (was_misread is None or misread(meta) == was_misread)
              and (source is None or meta.get("source") == source)]
@@ -89,16 +86,8 @@ def detail(meta: Meta) -> dict[str, Any]:
 
 
 def read_all(store: SampleStore, label: int | None = None) -> list[dict[str, Any]]:
-    """Every complete sample's metadata (one label's only, when given: a narrower listing)."""
-    prefix = PREFIX if label is None else f"{PREFIX}{label}/"
-    found = []
-    for key in store.storage.list(prefix):
-        if key.endswith(".json"):
-            try:
-                found.append(json.loads(store.storage.get(key)))
-            except NotFound:  # deleted meanwhile
-                continue
-    return found
+    """Every complete sample's metadata (one label's only, when given), as a list for the request's cache."""
+    return list(store.all(label))
 
 
 def _keys(sample_id: str) -> list[str]:
@@ -132,7 +121,7 @@ def delete(store: SampleStore, sample_id: str, now: datetime | None = None) -> d
         if found is None:
             return None
         meta, tag = found
-        if not meta.get("deleted"):
+        if is_live(meta):
             stamp = (now or datetime.now(UTC)).isoformat(timespec="milliseconds")
             tombstone = {**meta, "deleted": True, "deleted_at": stamp, "strokes": None}
             body = json.dumps(tombstone, separators=(",", ":")).encode()

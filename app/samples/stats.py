@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from app.reading.ensemble import MODEL_NAMES
-from app.samples.store import SOURCES
+from app.samples.store import PENDING, SOURCES, STATUSES, is_live
 
 Meta = Mapping[str, Any]
 
@@ -33,12 +33,11 @@ DEFAULT_WINDOW = 50
 MAX_POINTS = 400  # longest series a chart receives; longer histories are thinned evenly
 MAX_DAYS = 90  # the per-day series covers at most the last 90 days that have data
 DIGITS = tuple(range(10))
-STATUSES = ("learned", "quarantined", "not_learned", "pending")
 
 
 def live(metas: Iterable[Meta]) -> list[Meta]:
     """Samples that count (not deleted), oldest first: ids start with their UTC time, so they sort by it."""
-    return sorted((m for m in metas if not m.get("deleted")), key=lambda m: m["id"])
+    return sorted(filter(is_live, metas), key=lambda m: m["id"])
 
 
 def shown(meta: Meta) -> int | None:
@@ -155,7 +154,7 @@ def confusion(metas: Iterable[Meta]) -> dict[str, Any]:
 
 def totals(metas: Iterable[Meta]) -> dict[str, Any]:
     ordered = live(metas)
-    status = Counter(meta.get("status", "pending") for meta in ordered)
+    status = Counter(meta.get("status", PENDING) for meta in ordered)
     return {
         "samples": len(ordered),
         "misread": sum(misread(meta) for meta in ordered),

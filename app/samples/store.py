@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,27 @@ log = logging.getLogger(__name__)
 
 PREFIX = "samples/"
 SOURCES = ("correction", "confirmation", "collection")
+# a sample's `status`: pending until learning has run; then learned, quarantined (the guard refused
+# the step: possibly mislabelled) or not_learned (learning could not run: off, busy, store down)
+LEARNED, QUARANTINED, NOT_LEARNED, PENDING = "learned", "quarantined", "not_learned", "pending"
+STATUSES = (LEARNED, QUARANTINED, NOT_LEARNED, PENDING)
+
+Meta = Mapping[str, Any]
+
+
+def is_live(meta: Meta) -> bool:
+    """Whether the sample counts anywhere: a deleted one is a tombstone kept for the audit trail only."""
+    return not meta.get("deleted")
+
+
+def is_public(meta: Meta) -> bool:
+    """Whether anyone may see the drawing: its author consented, and it is not deleted."""
+    return bool(meta.get("consent")) and is_live(meta)
+
+
+def is_exportable(meta: Meta) -> bool:
+    """Whether the drawing goes into the training arrays: public, and not refused by the learning guard."""
+    return is_public(meta) and meta.get("status") != QUARANTINED
 
 
 def new_id(now: datetime) -> str:
@@ -106,9 +127,10 @@ class SampleStore:
                 found[key[len(PREFIX):].split("/", 1)[0]] += 1
         return found
 
-    def all(self) -> Iterator[dict[str, Any]]:
-        """Every complete sample's metadata, oldest first."""
-        keys = [k for k in self.storage.list(PREFIX) if k.endswith(".json")]
+    def all(self, label: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every complete sample's metadata (one label's only, when given: a narrower listing), oldest first."""
+        prefix = PREFIX if label is None else f"{PREFIX}{label}/"
+        keys = [k for k in self.storage.list(prefix) if k.endswith(".json")]
         keys.sort(key=lambda k: k.rsplit("/", 1)[-1])
         for key in keys:
             try:

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from app.config import settings
 from app.online.personal import PersonalHead, person_hash, valid_person
 from app.online.versions import BASELINE, public_record
 from app.reading.imaging import as_png, decode_bytes, ink_map, normalise, open_image, preprocess, to_data_url
@@ -127,7 +128,7 @@ def _strokes(value: Any) -> list[list[list[float]]] | None:
 
 def _client_hash() -> str:
     """Who sent it, as a salted hash only: enough to count distinct people, never their address."""
-    salt = current_app.config["CLIENT_SALT"]
+    salt = settings().client_salt.get_secret_value().encode()
     seen = f"{request.remote_addr}|{request.user_agent.string}"
     return hashlib.sha256(salt + seen.encode()).hexdigest()[:16]
 

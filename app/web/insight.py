@@ -23,7 +23,7 @@ from app.reading.imaging import DrawingError, ink_map, normalise, open_image, pr
 from app.runtime import runtime
 from app.samples import dataset, stats
 from app.samples.storage import NotFound
-from app.samples.store import SOURCES, SampleStore
+from app.samples.store import SOURCES, SampleStore, is_live, is_public
 from app.web.api import image_field
 from app.web.errors import ApiError
 from app.web.protection import require_admin
@@ -150,7 +150,7 @@ def _visible(sample_id: str) -> tuple[SampleStore, dict[str, Any]]:
     everyone = _admin()
     store = runtime().samples
     found = dataset.find(store, sample_id)
-    if found is None or found[0].get("deleted") or not (everyone or dataset.public(found[0])):
+    if found is None or not is_live(found[0]) or not (everyone or is_public(found[0])):
         raise ApiError("unknown_sample", f"There is no public sample {sample_id}.", 404)
     return store, found[0]
 
@@ -183,7 +183,7 @@ def sample_png(sample_id: str) -> ResponseReturnValue:
     meta, png = _drawing(sample_id)
     response = Response(png, mimetype="image/png")
     # drawings never change, but a deletion should take effect soon; never shared caches for private ones
-    response.headers["Cache-Control"] = "public, max-age=300" if dataset.public(meta) else "private, no-store"
+    response.headers["Cache-Control"] = "public, max-age=300" if is_public(meta) else "private, no-store"
     return response
 
 

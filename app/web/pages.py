@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from app.runtime import runtime
 from app.samples import dataset
 from app.samples.storage import StorageError
+from app.samples.store import is_public
 
 bp = Blueprint("pages", __name__)
 
@@ -52,7 +53,7 @@ def dataset_sample(sample_id: str) -> ResponseReturnValue:
     if well_formed:
         try:
             found = dataset.find(runtime().samples, sample_id)
-            public = found is not None and dataset.public(found[0])
+            public = found is not None and is_public(found[0])
         except StorageError:
             public = True  # let the page's own request report the outage
     page = render_template("insight/sample.html", sample_id=sample_id, well_formed=well_formed, missing=not public)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.config import Settings
+from app.config import Settings, settings
 from app.web.errors import ApiError
 
 RATE_LIMITED = ("api.predict", "api.correct", "insight.internals_json")
@@ -48,14 +48,14 @@ def protect(app: Flask, settings: Settings) -> None:
     # without a shared store; put a Redis URI here (limits' storage_uri) to share it
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True, storage_uri="memory://")
     for endpoint in RATE_LIMITED:
-        app.view_functions[endpoint] = limiter.limit(lambda: current_app.config["RATE_LIMIT"])(
+        app.view_functions[endpoint] = limiter.limit(settings.rate_limit)(
             app.view_functions[endpoint]
         )
 
 
 def require_admin() -> None:
     """Bearer token, compared in constant time; with no token configured the admin API is off."""
-    token = current_app.config["ADMIN_TOKEN"]
+    token = settings().admin_token.get_secret_value()
     if not token:
         raise ApiError("admin_disabled", "Administration is disabled: DIGITDRAW_ADMIN_TOKEN is not set.", 403)
     sent = request.headers.get("Authorization", "")

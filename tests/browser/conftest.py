@@ -21,12 +21,11 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from app import create_app
 from app.config import ROOT
 from app.offline.pendigits import PenDigit, held_out
 from app.samples.storage import LocalStorage
 from app.samples.store import SampleStore
-from tests.conftest import SHARED, UNLIMITED
+from tests.conftest import SHARED, MakeApp
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -122,19 +121,11 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(make_app: MakeApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A fresh app with its own data folder and the MNIST reference digits, so corrections are stored
     where the test can read them and the online nets really learn."""
     data_dir = tmp_path_factory.mktemp("site")
-    app = create_app(
-        {
-            "TESTING": True,
-            "MODEL_DIR": ROOT / "models",
-            "DATA_DIR": data_dir,
-            "MNIST_DIR": SHARED / "mnist",
-            "RATE_LIMIT": UNLIMITED,
-        }
-    )
+    app = make_app(DATA_DIR=data_dir, MNIST_DIR=SHARED / "mnist")
     with serving(app) as served:
         yield Site(app, served, data_dir)
 

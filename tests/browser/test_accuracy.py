@@ -11,7 +11,11 @@ import math
 import random
 import statistics
 
+import pytest
+
 from app.offline.pendigits import HELD_OUT_WRITERS, PenDigit, Stroke, fit_to_canvas
+
+pytestmark = pytest.mark.slow  # measurement runs of minutes: `-m 'not slow'` skips them locally
 
 PER_LABEL = 20  # 200 digits in all, label-balanced
 SEED = 20240503

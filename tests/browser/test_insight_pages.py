@@ -19,11 +19,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from app import create_app
 from app.config import ROOT
 from app.offline import pendigits
 from tests.browser.conftest import Server, serving
-from tests.conftest import SHARED, UNLIMITED
+from tests.conftest import SHARED
 
 TOKEN = "browser-admin-token"
 DOCS = ROOT / "docs"
@@ -53,12 +52,9 @@ def _pick(client, pen_digits) -> list[tuple[pendigits.PenDigit, str, int | None]
 
 
 @pytest.fixture(scope="module")
-def insight(tmp_path_factory, pen_digits) -> Iterator[Insight]:
+def insight(make_app, pen_digits) -> Iterator[Insight]:
     """A fresh app with learning on and an admin token; 12 drawings stored the way the page stores them."""
-    app = create_app({
-        "TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": tmp_path_factory.mktemp("insight-site"),
-        "MNIST_DIR": SHARED / "mnist", "RATE_LIMIT": UNLIMITED, "ADMIN_TOKEN": TOKEN,
-    })
+    app = make_app(MNIST_DIR=SHARED / "mnist", ADMIN_TOKEN=TOKEN)
     client = app.test_client()
     sent = []
     for i, (digit, url, answer) in enumerate(_pick(client, pen_digits)):

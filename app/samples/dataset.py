@@ -26,7 +26,7 @@ from app.samples.storage import NotFound, PreconditionFailed
 from app.samples.store import PREFIX, SampleStore, is_live, is_public, sample_key
 
 PER_PAGE = 24
-SAMPLE_ID = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{8}$")  # app.samples.store.new_id
+SAMPLE_ID = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{8}")  # app.samples.store.new_id
 _DELETE_ATTEMPTS = 5
 
 Meta = Mapping[str, Any]
@@ -34,7 +34,7 @@ Meta = Mapping[str, Any]
 
 def valid_id(sample_id: str) -> bool:
     """Ids are checked before they come near a storage key."""
-    return bool(SAMPLE_ID.match(sample_id))
+    return bool(SAMPLE_ID.fullmatch(sample_id))  # all of it: `$` would let a trailing newline in
 
 
 

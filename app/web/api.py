@@ -1,74 +1,54 @@
-"""JSON endpoints. Contract: README "API"; every error is app.web.errors' shape."""
+"""JSON endpoints. Contract: README "API" and app.web.schemas (validated by app.web.contract before a view
+runs); every error is app.web.errors' shape."""
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import math
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from spectree import Response
 
 from app.config import settings
-from app.online.personal import PersonalHead, person_hash, valid_person
+from app.online.corrections import Correction, learn_from
+from app.online.personal import PersonalHead
 from app.online.versions import BASELINE, public_record
-from app.reading.imaging import as_png, decode_bytes, ink_map, normalise, open_image, preprocess, to_data_url
+from app.reading.imaging import preprocess, to_data_url
 from app.runtime import Runtime, runtime
-from app.samples.storage import StorageError
+from app.web import schemas
+from app.web.contract import Document, admin_first, contract, document, validated
 from app.web.errors import ApiError
-from app.web.openapi import spec
-from app.web.protection import require_admin
+from app.web.schemas import error_model
 
-log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-MAX_STROKES = 200
-MAX_POINTS = 20_000
+# Error codes by status, for the operations that take a drawing (app.web.insight's /api/internals too).
+IMAGE_400 = ("bad_json", "missing_image", "bad_image", "bad_base64", "bad_data_url", "bad_person")
+CORRECT_400 = (*IMAGE_400, "bad_label", "bad_predicted", "bad_strokes", "bad_consent", "bad_source")
+MODELS_MISSING = (error_model("ModelsMissing", "models_missing"),
+                  "The models are not trained yet (the operator must run training).")
 
 
-def _json_body() -> dict[str, Any]:
-    if not request.is_json:
-        raise ApiError("unsupported_media_type", 'Send JSON, e.g. {"image": "data:image/png;base64,…"}.', 415)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError("bad_json", "The request body is not a JSON object.", 400)
-    return body
+def image_errors(name: str, codes_400: tuple[str, ...]) -> dict[str, Any]:
+    """The error answers of an operation that reads a drawing, as spectree.Response keywords."""
+    return {
+        "HTTP_400": (error_model(f"{name}BadRequest", *codes_400),
+                     "The request is malformed; `error.code` says which part."),
+        "HTTP_413": (error_model(f"{name}TooLarge", "too_large", "image_too_large"),
+                     "The body is over the request limit, the image over 2 MB or too many pixels."),
+        "HTTP_415": (error_model(f"{name}Unsupported", "unsupported_media_type", "not_an_image", "corrupt_image"),
+                     "Not JSON or form data, or the image is not a readable PNG or JPEG."),
+        "HTTP_422": (error_model(f"{name}Empty", "empty_drawing"), "The drawing is empty."),
+        "HTTP_429": (error_model(f"{name}RateLimited", "rate_limited"),
+                     "Too many requests from this client; wait `Retry-After` seconds."),
+        "HTTP_503": MODELS_MISSING,
+    }
 
 
-def _form_post() -> bool:
-    return request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def _fields() -> Mapping[str, Any]:
-    """The request's fields: a JSON object, or the original front end's form post."""
-    return request.form if _form_post() else _json_body()
-
-
-def image_field() -> str:
-    """The drawing from JSON `image` or the original front end's form field `imageBase64`."""
-    fields = _fields()
-    image = (fields.get("imageBase64") or fields.get("image")) if _form_post() else fields.get("image")
-    if image is None:
-        raise ApiError("missing_image", "The field `image` is missing: send the drawing as a data URL.", 400)
-    if not isinstance(image, str):
-        raise ApiError("bad_image", "The field `image` must be a string (a data URL).", 400)
-    return image
-
-
-def _person(body: Mapping[str, Any]) -> str | None:
-    """The browser's anonymous id, if it sent one: whose own last layer reads and learns."""
-    value = body.get("person")
-    if value is None:
-        return None
-    if not isinstance(value, str) or not valid_person(value):
-        raise ApiError("bad_person", "`person` must be 8 to 64 letters, digits, '-' or '_' (an anonymous id).", 400)
-    return value
-
-
-def _answer(state: Runtime, digit: np.ndarray, personal: PersonalHead | None) -> dict[str, Any]:
+def answer(state: Runtime, digit: np.ndarray, personal: PersonalHead | None) -> dict[str, Any]:
+    """What the nets read in `digit` now (after any update another worker made), with the 28×28 they saw."""
     state.learner.refresh()
     result = state.ensemble.predict(digit, personal)
     result["preview"] = to_data_url(digit)
@@ -76,54 +56,19 @@ def _answer(state: Runtime, digit: np.ndarray, personal: PersonalHead | None) ->
 
 
 @bp.post("/predict")
+@contract.validate(json=schemas.PredictRequest, form=schemas.PredictForm,
+                   resp=Response(HTTP_200=(schemas.Prediction, "What the nets read."),
+                                 **image_errors("Predict", IMAGE_400)))
 def predict() -> ResponseReturnValue:
-    image = image_field()
-    person = _person(_fields())
+    """Read a drawn digit
+
+    All four nets read the drawing; the online pair decides the answer. The original front end's form
+    post (`imageBase64`) is read as well as JSON.
+    """
+    fields = validated(schemas.PredictRequest, schemas.PredictForm)
     state = runtime()
-    return jsonify(_answer(state, preprocess(image), state.people.head(person) if person else None))
-
-
-def _whole(value: Any) -> int | None:
-    """A JSON whole number (7, or 7.0: JSON has one number type) as an int; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _digit(body: dict[str, Any], name: str, *, optional: bool) -> int | None:
-    value = body.get(name)
-    if value is None and optional:
-        return None
-    number = _whole(value)
-    if number is None or not 0 <= number <= 9:
-        raise ApiError(f"bad_{name}", f"`{name}` must be a whole number from 0 to 9.", 400)
-    return number
-
-
-def _strokes(value: Any) -> list[list[list[float]]] | None:
-    """Strokes as lists of [x, y] or [x, y, t] numbers, bounded in size."""
-    if value is None:
-        return None
-    problem = ApiError("bad_strokes", "`strokes` must be a list of strokes, each a list of [x, y, t] points.", 400)
-    if not isinstance(value, list) or len(value) > MAX_STROKES:
-        raise problem
-    points = 0
-    for stroke in value:
-        if not isinstance(stroke, list):
-            raise problem
-        points += len(stroke)
-        for point in stroke:
-            if (not isinstance(point, list) or not 2 <= len(point) <= 3
-                    or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-                               for v in point)):
-                raise problem
-    if points > MAX_POINTS:
-        raise problem
-    return value
+    personal = state.people.head(fields.person) if fields.person else None
+    return jsonify(answer(state, preprocess(fields.drawing), personal))
 
 
 def _client_hash() -> str:
@@ -134,87 +79,56 @@ def _client_hash() -> str:
 
 
 @bp.post("/correct")
+@contract.validate(json=schemas.CorrectRequest,
+                   resp=Response(HTTP_200=(schemas.CorrectResponse, "Stored; `learned` says whether the nets "
+                                                                    "changed."),
+                                 **image_errors("Correct", CORRECT_400)))
 def correct() -> ResponseReturnValue:
-    body = _json_body()
-    image = image_field()
-    label = _digit(body, "label", optional=False)
-    predicted = _digit(body, "predicted", optional=True)
-    strokes = _strokes(body.get("strokes"))
-    person = _person(body)
-    consent = body.get("consent", False)
-    if not isinstance(consent, bool):
-        raise ApiError("bad_consent", "`consent` must be true or false.", 400)
-    if body.get("source") not in (None, "collection"):
-        raise ApiError("bad_source", '`source` may only be "collection" (or left out).', 400)
-    source = "collection" if body.get("source") == "collection" else (
-        "confirmation" if predicted == label else "correction")
-    raw = decode_bytes(image)
-    picture = open_image(raw)
-    digit = normalise(ink_map(picture))
+    """Label a drawing: store it, learn from it, read it again
 
+    The sample is stored first; then both online nets take one guarded step towards `label` (kept only
+    if they still read the canary digits well).
+    """
+    body = validated(schemas.CorrectRequest)
     state = runtime()
-    state.learner.refresh()
-    personal = state.people.head(person) if person else None
-    shown, online_answer = state.ensemble.read(digit, personal)
-    meta = state.samples.add(as_png(picture), {
-        "label": label,
-        "source": source,
-        "predicted": predicted,
-        "answer": shown["answer"],
-        "models": shown["models"],
-        "model_version": shown["model_version"],
-        "client": _client_hash(),
-        "person": person_hash(person) if person else None,
-        "canvas": {"width": picture.width, "height": picture.height},
-        "strokes": strokes,
-        "consent": consent,
-        "status": "pending",
-    })
-    outcome = state.learner.learn(digit, label, {"sample_id": meta["id"], "label": label, "public": consent})
-    if person:
-        personal = _learn_personal(state, person, digit, label, shared_right=online_answer == label)
-    meta.update(status=outcome.status, reason=outcome.reason,
-                learned_version=outcome.version if outcome.learned else None)
-    stored = state.samples.write_meta(meta)
+    learned = learn_from(state, Correction(
+        image=body.image, label=body.label, predicted=body.predicted, strokes=body.strokes, person=body.person,
+        consent=body.consent, collection=body.source == "collection", client=_client_hash()))
     return jsonify(
-        sample_id=meta["id"],
-        stored=stored,
-        learned=outcome.learned,
-        reason=outcome.reason,
+        sample_id=learned.meta["id"],
+        stored=learned.stored,
+        learned=learned.learned,
+        reason=learned.reason,
         model_version=dict(state.ensemble.versions),
-        after=_answer(state, digit, personal),
+        after=answer(state, learned.digit, learned.personal),
     )
 
 
-def _learn_personal(state: Runtime, person: str, digit: np.ndarray, label: int, *,
-                    shared_right: bool) -> PersonalHead | None:
-    """The person's own layer learns the drawing too; if storage fails it keeps what it had (the sample is safe)."""
-    try:
-        return state.people.learn(person, state.ensemble.hidden(digit[np.newaxis])[0], label,
-                                  shared_right=shared_right)
-    except (StorageError, OSError) as error:
-        log.warning("personal model not saved", extra={"error": repr(error)})
-        return state.people.head(person)
-
-
 @bp.get("/counts")
+@contract.validate(resp=Response(HTTP_200=(schemas.PerDigit, "Samples per label."), HTTP_503=MODELS_MISSING))
 def counts() -> ResponseReturnValue:
-    """Stored samples per digit, for the collection page's balance."""
+    """How many drawings are stored per digit (for the collection page's balance)"""
     return jsonify(counts=runtime().samples.counts())
 
 
 @bp.get("/openapi.json")
+@contract.validate(resp=Response(HTTP_200=(Document, "The OpenAPI description.")))
 def openapi() -> ResponseReturnValue:
-    return jsonify(spec())
+    """This document"""
+    return jsonify(document())
 
 
 @bp.get("/health")
+@contract.validate(resp=Response(HTTP_200=(schemas.Health, "Serving."), HTTP_503=MODELS_MISSING))
 def health() -> ResponseReturnValue:
+    """Liveness, and which online versions this worker serves"""
     return jsonify(status="ok", model_version=dict(runtime().ensemble.versions))
 
 
 @bp.get("/models")
+@contract.validate(resp=Response(HTTP_200=(schemas.Models, "The version manifest."), HTTP_503=MODELS_MISSING))
 def models() -> ResponseReturnValue:
+    """The kept online versions and which one is current"""
     learner = runtime().learner
     manifest = learner.versions.read()
     return jsonify(
@@ -226,14 +140,24 @@ def models() -> ResponseReturnValue:
 
 
 @bp.post("/models/rollback")
+@contract.validate(
+    json=schemas.RollbackRequest, security={"adminToken": []}, before=admin_first,
+    resp=Response(
+        HTTP_200=(schemas.RollbackResponse, "Now current."),
+        HTTP_400=(error_model("RollbackBadRequest", "bad_version", "bad_json"),
+                  "`version` is missing or neither a number nor `baseline`; or the body is not a JSON object."),
+        HTTP_401=(error_model("Unauthorized", "unauthorized"), "No `Authorization: Bearer` header."),
+        HTTP_403=(error_model("Forbidden", "forbidden", "admin_disabled"),
+                  "The token is wrong, or administration is disabled (no token configured)."),
+        HTTP_404=(error_model("UnknownVersion", "unknown_version"), "That version is not kept."),
+        HTTP_413=(error_model("BodyTooLarge", "too_large"), "The body is over the request limit."),
+        HTTP_415=(error_model("NotJson", "unsupported_media_type"), "The body is not JSON."),
+        HTTP_503=MODELS_MISSING,
+    ))
 def rollback() -> ResponseReturnValue:
-    require_admin()
-    target = _json_body().get("version")
-    if target == "baseline":
-        target = BASELINE
-    target = _whole(target)
-    if target is None:
-        raise ApiError("bad_version", '`version` must be a kept version number or "baseline".', 400)
+    """Make a kept version (or the baseline) current again"""
+    version = validated(schemas.RollbackRequest).version
+    target = BASELINE if version == "baseline" else version
     try:
         manifest = runtime().learner.rollback(target)
     except KeyError:

@@ -7,26 +7,28 @@ a bad value, is a 400 naming it. Figures are computed from the stored metadata o
 
 from __future__ import annotations
 
-import base64
 import json
-import re
-from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from spectree import Response as Responses
 from werkzeug.routing import BaseConverter
 
+from app.config import settings
 from app.online.versions import BASELINE, public_record
 from app.reading import internals
-from app.reading.imaging import DrawingError, ink_map, normalise, open_image, preprocess, to_data_url
+from app.reading.imaging import DrawingError, ink_map, normalise, open_image, png_data_url, preprocess, to_data_url
 from app.runtime import runtime
 from app.samples import dataset, stats
 from app.samples.storage import NotFound
-from app.samples.store import SOURCES, SampleStore, is_live, is_public
-from app.web.api import image_field
+from app.samples.store import SampleStore, is_live, is_public
+from app.web import schemas
+from app.web.api import IMAGE_400, MODELS_MISSING, image_errors
+from app.web.contract import admin_first, contract, validated
 from app.web.errors import ApiError
 from app.web.protection import require_admin
+from app.web.schemas import error_model
 
 bp = Blueprint("insight", __name__, url_prefix="/api")
 
@@ -35,70 +37,24 @@ class SampleIdConverter(BaseConverter):
     """Only well-formed sample ids match a route (anything else is a 404), so `<id>.png` can never be
     taken for an id and an id never comes near a storage key unchecked."""
 
-    regex = dataset.SAMPLE_ID.pattern.removeprefix("^").removesuffix("$")
+    regex = dataset.SAMPLE_ID.pattern
 
 
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("sample_id", SampleIdConverter))
 
-MIN_WINDOW, MAX_WINDOW = 5, 1000
-MAX_PAGE = 1_000_000
-FLAGS = {"true": True, "1": True, "false": False, "0": False}
-# the error code for a bad value of each query parameter
-BAD = {"label": "bad_label", "misread": "bad_misread", "source": "bad_source", "page": "bad_page",
-       "window": "bad_window"}
-
-
-def _digit(name: str, raw: str) -> int | None:
-    if raw == "":
-        return None
-    if not re.fullmatch(r"[0-9]", raw):
-        raise ApiError(BAD[name], f"`{name}` must be a digit from 0 to 9 (or empty for any).", 400)
-    return int(raw)
-
-
-def _flag(name: str, raw: str) -> bool | None:
-    if raw == "":
-        return None
-    if raw not in FLAGS:
-        raise ApiError(BAD[name], f"`{name}` must be true or false (or empty for either).", 400)
-    return FLAGS[raw]
-
-
-def _source(name: str, raw: str) -> str | None:
-    if raw == "":
-        return None
-    if raw not in SOURCES:
-        raise ApiError(BAD[name], f"`{name}` must be one of {', '.join(SOURCES)} (or empty for any).", 400)
-    return raw
-
-
-def _whole(low: int, high: int) -> Callable[[str, str], int | None]:
-    def parse(name: str, raw: str) -> int | None:
-        if raw == "":
-            return None
-        if not re.fullmatch(r"[1-9][0-9]{0,6}", raw) or not low <= int(raw) <= high:
-            raise ApiError(BAD[name], f"`{name}` must be a whole number from {low} to {high}.", 400)
-        return int(raw)
-
-    return parse
-
-
-def _query(**parsers: Callable[[str, str], Any]) -> dict[str, Any]:
-    """The request's query parameters, each parsed by its parser; anything else is refused.
-
-    An empty value means "any" (or the default): the dataset page's filter form sends every field.
-    """
-    unknown = sorted(set(request.args) - set(parsers))
-    if unknown:
-        raise ApiError("unknown_parameter", f"Unknown query parameter `{unknown[0]}`; this address takes "
-                         f"{', '.join(f'`{name}`' for name in parsers) or 'none'}.", 400)
-    values = {}
-    for name, parse in parsers.items():
-        given = request.args.getlist(name)
-        if len(given) > 1:
-            raise ApiError(BAD[name], f"`{name}` was given {len(given)} times; give it once.", 400)
-        values[name] = parse(name, given[0] if given else "")
-    return values
+STORAGE = (error_model("StorageDown", "storage_unavailable", "models_missing"), "The sample store cannot be reached.")
+ADMIN_ERRORS = {
+    "HTTP_401": (error_model("AdminUnauthorized", "unauthorized"),
+                 "An `Authorization` header that is not `Bearer <token>`."),
+    "HTTP_403": (error_model("AdminForbidden", "forbidden", "admin_disabled"),
+                 "The token is wrong, or administration is disabled."),
+}
+NO_QUERY = (error_model("NoQueryTaken", "unknown_parameter"), "A query parameter was given (this address takes none).")
+UNKNOWN_SAMPLE = (error_model("UnknownSample", "unknown_sample", "not_found"),
+                  "No such sample, or not public (deleted, or kept without consent: the admin sees those); or the "
+                  "id is malformed (no route matches).")
+OPTIONAL_ADMIN = [{}, {"adminToken": []}]
+SAMPLE_ID_DESCRIPTION = {"sample_id": "The sample's id: its UTC time and a random suffix."}
 
 
 def _metas(label: int | None = None) -> list[dict[str, Any]]:
@@ -118,9 +74,18 @@ def _admin() -> bool:
 
 
 @bp.get("/stats")
+@contract.validate(query=schemas.StatsQuery, resp=Responses(
+    HTTP_200=(schemas.Stats, "The figures."),
+    HTTP_400=(error_model("StatsBadRequest", "bad_window", "unknown_parameter"),
+              "A query parameter is unknown or out of range."),
+    HTTP_503=STORAGE))
 def stats_json() -> ResponseReturnValue:
-    """Prequential accuracy, samples per day and per digit, the confusion matrix and the online versions."""
-    window = _query(window=_whole(MIN_WINDOW, MAX_WINDOW))["window"] or stats.DEFAULT_WINDOW
+    """Figures from every stored sample
+
+    Prequential accuracy as the nets learn, samples per day and per digit, the confusion matrix and the
+    online versions.
+    """
+    window = validated(schemas.StatsQuery).window or stats.DEFAULT_WINDOW
     learner = runtime().learner
     manifest = learner.versions.read()
     floor = {name: reading.as_dict() for name, reading in learner.floor.items()}
@@ -133,14 +98,22 @@ def stats_json() -> ResponseReturnValue:
 
 
 @bp.get("/samples")
+@contract.validate(query=schemas.SamplesQuery, security=OPTIONAL_ADMIN, resp=Responses(
+    HTTP_200=(schemas.SamplePage, "One page."),
+    HTTP_400=(error_model("SamplesBadRequest", "bad_label", "bad_misread", "bad_source", "bad_page",
+                          "unknown_parameter"), "A query parameter is unknown, repeated or has a bad value."),
+    **ADMIN_ERRORS, HTTP_503=STORAGE))
 def samples() -> ResponseReturnValue:
-    """One page of stored drawings, newest first, filtered by label, misreading and source."""
-    query = _query(label=_digit, misread=_flag, source=_source, page=_whole(1, MAX_PAGE))
+    """A page of stored drawings, newest first: shared ones, or all for the admin
+
+    Filtered by label, misreading and source.
+    """
+    query = validated(schemas.SamplesQuery)
     everyone = _admin()
-    found = dataset.select(_metas(query["label"]), label=query["label"], was_misread=query["misread"],
-                           source=query["source"], everyone=everyone)
-    body = dataset.paginate(found, query["page"] or 1)
-    body["filters"] = {k: query[k] for k in ("label", "misread", "source")}
+    found = dataset.select(_metas(query.label), label=query.label, was_misread=query.misread,
+                           source=query.source, everyone=everyone)
+    body = dataset.paginate(found, query.page or 1)
+    body["filters"] = query.model_dump(include={"label", "misread", "source"})
     body["everyone"] = everyone
     return jsonify(body)
 
@@ -165,21 +138,26 @@ def _drawing(sample_id: str) -> tuple[dict, bytes]:
 
 
 @bp.get("/samples/<sample_id:sample_id>")
+@contract.validate(query=schemas.NoQuery, security=OPTIONAL_ADMIN, path_parameter_descriptions=SAMPLE_ID_DESCRIPTION,
+                   resp=Responses(HTTP_200=(schemas.SampleDetail, "The sample."), HTTP_400=NO_QUERY, **ADMIN_ERRORS,
+                                  HTTP_404=UNKNOWN_SAMPLE, HTTP_503=STORAGE))
 def sample(sample_id: str) -> ResponseReturnValue:
-    """A sample's metadata (without the client hash), its drawing and its 28×28 as data URLs."""
-    _query()
+    """One sample's metadata (not its client hash), its drawing and its 28×28 as data URLs"""
     meta, png = _drawing(sample_id)
     try:
         preview = to_data_url(normalise(ink_map(open_image(png))))
     except DrawingError:
         preview = None  # an empty or unreadable stored drawing still has metadata worth showing
-    return jsonify(**dataset.detail(meta), image="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+    return jsonify(**dataset.detail(meta), image=png_data_url(png),
                    preview=preview)
 
 
 @bp.get("/samples/<sample_id:sample_id>.png")
+@contract.validate(query=schemas.NoQuery, security=OPTIONAL_ADMIN, path_parameter_descriptions=SAMPLE_ID_DESCRIPTION,
+                   resp=Responses("HTTP_200", HTTP_400=NO_QUERY, **ADMIN_ERRORS, HTTP_404=UNKNOWN_SAMPLE,
+                                  HTTP_503=STORAGE))
 def sample_png(sample_id: str) -> ResponseReturnValue:
-    _query()
+    """The drawing as stored (PNG)"""
     meta, png = _drawing(sample_id)
     response = Response(png, mimetype="image/png")
     # drawings never change, but a deletion should take effect soon; never shared caches for private ones
@@ -188,10 +166,16 @@ def sample_png(sample_id: str) -> ResponseReturnValue:
 
 
 @bp.delete("/samples/<sample_id:sample_id>")
+@contract.validate(query=schemas.NoQuery, security={"adminToken": []}, before=admin_first,
+                   path_parameter_descriptions=SAMPLE_ID_DESCRIPTION, resp=Responses(
+                       HTTP_200=(schemas.Deleted, "Deleted (again, if it already was)."), HTTP_400=NO_QUERY,
+                       **ADMIN_ERRORS, HTTP_404=(error_model("NoSuchSample", "unknown_sample", "not_found"),
+                                                 "No such sample (or a malformed id)."), HTTP_503=STORAGE))
 def delete_sample(sample_id: str) -> ResponseReturnValue:
-    """Admin only: tombstone the sample's JSON and remove its PNG (see app/samples/dataset.py)."""
-    require_admin()
-    _query()
+    """Delete a sample: its JSON is kept as a tombstone without strokes, its PNG removed
+
+    Admin only (see app/samples/dataset.py).
+    """
     store = runtime().samples
     meta = dataset.delete(store, sample_id)
     if meta is None:
@@ -200,20 +184,28 @@ def delete_sample(sample_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/internals")
+@contract.validate(json=schemas.ImageRequest, form=schemas.ImageForm, resp=Responses(
+    HTTP_200=(schemas.Internals, "Inside the online nets."), **image_errors("Internals", IMAGE_400)))
 def internals_json() -> ResponseReturnValue:
-    """How the nets see a drawing: the CNN's first-layer filters and feature maps, the FNN's top units."""
-    digit = preprocess(image_field())
+    """How the nets see a drawing
+
+    The CNN's first-layer filters and feature maps, the FNN's most active hidden units.
+    """
+    digit = preprocess(validated(schemas.ImageRequest, schemas.ImageForm).drawing)
     state = runtime()
     state.learner.refresh()
     return jsonify(internals.explain(state.ensemble, digit))
 
 
 @bp.get("/architecture")
+@contract.validate(query=schemas.NoQuery, resp=Responses(
+    HTTP_200=(schemas.Architecture, "The nets and the card."),
+    HTTP_400=(error_model("ArchitectureBadRequest", "unknown_parameter"), "A query parameter was given."),
+    HTTP_503=MODELS_MISSING))
 def architecture() -> ResponseReturnValue:
-    """Both nets layer by layer with parameter counts, and the model card's figures."""
-    _query()
+    """Both nets layer by layer with parameter counts, and the model card's figures"""
     models = runtime().ensemble.models
-    card_path = current_app.extensions["settings"].model_dir / "card.json"
+    card_path = settings().model_dir / "card.json"
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -81,20 +81,27 @@ export class Drawing {
 /** The page's one drawing; corrections and collected samples send its strokes along with the picture. */
 export const drawing = new Drawing();
 
-/** The API's bounds on a sample's trajectory (app/api.py MAX_STROKES, MAX_POINTS must match). */
-const MAX_STROKES = 200;
-const MAX_POINTS = 20_000;
+/** The API's bounds on a sample's trajectory (app/web/schemas.py MAX_STROKES, MAX_POINTS, MARGIN, MAX_T_MS). */
+const MAX_STROKES = 64;
+const MAX_POINTS = 4096;
+const MARGIN = 0.1;
+const MAX_T_MS = 3_600_000;
 
 /**
- * Strokes as the API takes them: [[x, y, t], …] per stroke, x and y rounded to five decimals (a
- * hundred-thousandth of the side is far below a pixel, and it halves the JSON). Undefined when the
- * drawing is beyond the API's bounds: the sample then goes without its trajectory rather than
- * being refused, since the picture alone still teaches the nets.
+ * Strokes as the API takes them: [[x, y, t], …] per stroke, x and y rounded to four decimals (a
+ * ten-thousandth of the side, as the server stores them). Undefined when the drawing is beyond the
+ * API's bounds (too many strokes or points, a point far off the canvas, an hour of drawing): the
+ * sample then goes without its trajectory rather than being refused, since the picture alone still
+ * teaches the nets.
  */
 export function toApiStrokes(strokes) {
   const points = strokes.reduce((total, stroke) => total + stroke.length, 0);
   if (strokes.length > MAX_STROKES || points > MAX_POINTS) return undefined;
-  const round = (value) => Math.round(value * 1e5) / 1e5;
+  const inside = (v) => v >= -MARGIN && v <= 1 + MARGIN;
+  if (!strokes.every((stroke) => stroke.every(({ x, y, t }) => inside(x) && inside(y) && t >= 0 && t <= MAX_T_MS))) {
+    return undefined;
+  }
+  const round = (value) => Math.round(value * 1e4) / 1e4;
   return strokes.map((stroke) => stroke.map(({ x, y, t }) => [round(x), round(y), t]));
 }
 

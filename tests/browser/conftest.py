@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from pydantic import BaseModel
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.config import ROOT
@@ -276,3 +277,10 @@ def pad(desktop: OpenedPage) -> Pad:
 def held(pen_digits) -> list[PenDigit]:
     """Drawings of writers never used in training."""
     return held_out(pen_digits)
+
+
+def canned(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
+    """A canned answer for route.fulfill, checked against the API's own response model (app.web.schemas), so
+    what the page is tested on cannot drift from what the API answers."""
+    model.model_validate(body)
+    return body

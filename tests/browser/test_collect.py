@@ -13,6 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from app.offline.pendigits import data_url, fit_to_canvas, render
+from app.web.schemas import Error
+from tests.browser.conftest import canned
 
 WAIT_MS = 30_000  # a save runs a guarded learning step; the machine may be busy
 
@@ -113,7 +115,7 @@ def test_an_error_keeps_the_drawing_and_the_digit(open_page, site):
     page = opened.page
     message = "Too many requests; wait a minute."
     page.route("**/api/correct", lambda route: route.fulfill(
-        status=429, json={"error": {"code": "rate_limited", "message": message}}))
+        status=429, json=canned(Error, {"error": {"code": "rate_limited", "message": message}})))
     digit = asked(page)
     opened.pad.draw([[(100.0, 60.0), (100.0, 300.0)]])
     page.get_by_test_id("save").click()

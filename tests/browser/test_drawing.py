@@ -7,6 +7,8 @@ import pytest
 
 from app.reading.ensemble import MODEL_NAMES
 from app.reading.imaging import to_data_url
+from app.web.schemas import Error, Prediction
+from tests.browser.conftest import canned
 
 DOWN = [(100.0, 60.0), (100.0, 140.0), (100.0, 220.0), (100.0, 300.0)]
 ACROSS = [(40.0, 180.0), (120.0, 180.0), (200.0, 180.0), (280.0, 180.0)]
@@ -93,15 +95,16 @@ def test_only_the_latest_drawing_is_answered(pad, desktop, probe):
     assert desktop.page.evaluate("window.shownSeqs") == ["3"]
 
 
-ERROR_BODY = {"error": {"code": "models_missing", "message": "The models are not trained yet."}}
-UNRECOGNISED_BODY = {
+ERROR_BODY = canned(Error, {"error": {"code": "models_missing", "message": "The models are not trained yet."}})
+UNRECOGNISED_BODY = canned(Prediction, {
     "answer": None,
     "recognized": False,
     "confidence": 0.31,
+    "answered_by": "online",
     "models": {name: {"top3": [[3, 0.31], [5, 0.3], [8, 0.2]]} for name in MODEL_NAMES},
     "preview": to_data_url(np.zeros((28, 28), np.float32)),
     "model_version": {"fnn_online": 0, "cnn_online": 0},
-}
+})
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,8 @@ from playwright.sync_api import expect
 from app.offline.pendigits import PenDigit, data_url, fit_to_canvas, render
 from app.reading.ensemble import MODEL_NAMES
 from app.reading.imaging import to_data_url
+from app.web.schemas import CorrectResponse, Error, Prediction
+from tests.browser.conftest import canned
 
 WAIT_MS = 30_000  # a correction runs a guarded learning step; the machine may be busy
 ONLINE = ("fnn_online", "cnn_online")
@@ -207,22 +209,23 @@ def test_drawing_again_or_clearing_resets_the_panel(desktop, site, held):
 
 
 # Scripted API answers, so that every outcome a correction can have is shown the same way each time.
-PREDICTION = {
+PREDICTION = canned(Prediction, {
     "answer": 3,
     "recognized": True,
     "confidence": 0.9,
+    "answered_by": "online",
     "models": {name: {"top3": [[3, 0.9], [5, 0.06], [8, 0.04]]} for name in MODEL_NAMES},
     "preview": to_data_url(np.zeros((28, 28), np.float32)),
     "model_version": {"fnn_online": 4, "cnn_online": 4},
-}
-UNRECOGNISED = {**PREDICTION, "answer": None, "recognized": False, "confidence": 0.4}
+})
+UNRECOGNISED = canned(Prediction, {**PREDICTION, "answer": None, "recognized": False, "confidence": 0.4})
 
 
 def learned_after() -> dict:
     after = copy.deepcopy(PREDICTION)
     after["models"]["fnn_online"]["top3"] = [[3, 0.97], [5, 0.02], [8, 0.01]]
     after["model_version"] = {"fnn_online": 5, "cnn_online": 5}  # the CNN moved to v5 though it reads the same
-    return after
+    return canned(Prediction, after)
 
 
 def recording(sent: list, **fulfil):
@@ -237,8 +240,9 @@ def recording(sent: list, **fulfil):
 
 def correction(stored, learned, reason):
     after = learned_after() if learned else PREDICTION
-    return {"sample_id": "x", "stored": stored, "learned": learned, "reason": reason,
-            "model_version": after["model_version"], "after": after}
+    return canned(CorrectResponse, {"sample_id": "20261123T195301123456Z-1a2b3c4d", "stored": stored,
+                                    "learned": learned, "reason": reason, "model_version": after["model_version"],
+                                    "after": after})
 
 
 @pytest.mark.parametrize(
@@ -286,7 +290,8 @@ def test_each_outcome_is_explained_and_changed_nets_are_marked(desktop, body, sa
 def test_an_error_is_shown_and_the_same_drawing_can_be_sent_again(desktop):
     page = desktop.page
     answers = [
-        {"status": 429, "json": {"error": {"code": "rate_limited", "message": "Too many requests; wait a minute."}}},
+        {"status": 429, "json": canned(Error, {"error": {"code": "rate_limited",
+                                                         "message": "Too many requests; wait a minute."}})},
         {"json": correction(True, True, "learned")},
     ]
     page.route("**/api/predict", lambda route: route.fulfill(json=PREDICTION))

@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     keep_versions: int = 20
     fnn_learning_rate: float = 0.0015  # base step; app.online.learner lengthens it up to 16× to fix a misreading
     cnn_learning_rate: float = 0.004
-    rate_limit: str = "120/minute"  # per client on /api/predict and /api/correct
+    rate_limit: str = "120/minute"  # per client on what costs a drawing's reading: predict, correct, internals
+    insight_rate_limit: str = "600/minute"  # per client on the public figures: stats, samples, architecture
+    # where rate-limit counters live: memory:// (per process) or e.g. redis://host:6379 (shared; may hold a password)
+    rate_limit_storage: SecretStr = SecretStr("memory://")
     # other origins allowed to call the API, comma-separated; none = same origin only
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     proxy_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For hops); 1 on Heroku

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.config import ROOT
 from app.offline import pendigits
+from tests.redisserver import redis_url  # noqa: F401  (a shared Redis server fixture)
 from tests.s3server import moto_endpoint, s3_client, s3_prefix  # noqa: F401  (shared S3 server fixtures)
 
 SHARED = ROOT.parent / "shared"
@@ -32,7 +33,8 @@ def make_app(tmp_path_factory: pytest.TempPathFactory) -> MakeApp:
     def make(**config: Any) -> Flask:
         if "DATA_DIR" not in config:
             config["DATA_DIR"] = tmp_path_factory.mktemp("var")
-        return create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "RATE_LIMIT": UNLIMITED, **config})
+        return create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "RATE_LIMIT": UNLIMITED,
+                           "INSIGHT_RATE_LIMIT": UNLIMITED, **config})
 
     return make
 

@@ -13,12 +13,9 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import create_app
-from app.config import ROOT
 from app.samples.storage import LocalStorage
 from app.samples.store import SampleStore
 from app.web.schemas import MAX_POINTS, MAX_STROKES, MAX_T_MS, SEVEN_DATA_URL
-from tests.conftest import UNLIMITED
 
 TOKEN = "bad-input-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -31,10 +28,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hostile_app(data_dir: Path) -> Iterator[Flask]:
+def hostile_app(make_app, data_dir: Path) -> Iterator[Flask]:
     """Learning off (no MNIST: fast), the admin API on so rollback's body is reached."""
-    yield create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": data_dir,
-                      "MNIST_DIR": data_dir / "none", "ADMIN_TOKEN": TOKEN, "RATE_LIMIT": UNLIMITED})
+    yield make_app(DATA_DIR=data_dir, MNIST_DIR=data_dir / "none", ADMIN_TOKEN=TOKEN)
 
 
 def _refused(response, code: str, status: int = 400) -> None:

@@ -16,9 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, PngImagePlugin
 
-from app import create_app
-from app.config import ROOT
-from tests.conftest import SHARED, UNLIMITED
+from tests.conftest import SHARED
 
 TOKEN = "privacy-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -26,10 +24,8 @@ SECRET = "Jane Doe, 12 Rue de la Paix, 48.8698N 2.3311E"
 
 
 @pytest.fixture()
-def client(tmp_path):
-    app = create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": tmp_path / "var",
-                      "MNIST_DIR": SHARED / "mnist", "ADMIN_TOKEN": TOKEN, "RATE_LIMIT": UNLIMITED})
-    return app.test_client()
+def client(make_app):
+    return make_app(MNIST_DIR=SHARED / "mnist", ADMIN_TOKEN=TOKEN).test_client()
 
 
 def _seven() -> Image.Image:

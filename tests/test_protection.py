@@ -33,7 +33,31 @@ def test_rate_limit_answers_429_with_retry_after(make_app):
     limited = client.post("/api/predict", json={"image": "x"})
     assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) > 0
-    assert client.get("/api/health").status_code == 200  # only predict and correct are limited
+    assert client.get("/api/health").status_code == 200  # health is never limited
+
+
+def _limited_after(clients, path: str) -> int:
+    """How many GETs of `path`, taking turns among `clients`, are answered before the first 429."""
+    for sent in range(100):
+        if clients[sent % len(clients)].get(path).status_code == 429:
+            return sent
+    raise AssertionError("never limited")
+
+
+@pytest.mark.parametrize("path", ["/api/stats", "/api/samples", "/api/architecture"])
+def test_the_public_figures_are_rate_limited_too(make_app, path):
+    client = make_app(INSIGHT_RATE_LIMIT="4/minute").test_client()
+    assert _limited_after([client], path) == 4
+    assert int(client.get(path).headers["Retry-After"]) > 0
+    assert client.post("/api/predict", json={"image": "x"}).status_code == 400  # the other limit is its own
+
+
+def test_workers_sharing_a_redis_server_share_one_limit(make_app, redis_url):
+    """Two apps stand for two workers (or hosts): with Redis the limit is the client's, not each worker's."""
+    workers = [make_app(INSIGHT_RATE_LIMIT="6/minute", RATE_LIMIT_STORAGE=redis_url).test_client() for _ in range(2)]
+    assert _limited_after(workers, "/api/stats") == 6
+    alone = [make_app(INSIGHT_RATE_LIMIT="6/minute").test_client() for _ in range(2)]  # memory:// per process
+    assert _limited_after(alone, "/api/stats") == 12
 
 
 def test_unexpected_errors_are_json_without_a_trace(make_app):

@@ -29,6 +29,8 @@ IMAGE_400 = ("bad_json", "missing_image", "bad_image", "bad_base64", "bad_data_u
 CORRECT_400 = (*IMAGE_400, "bad_label", "bad_predicted", "bad_strokes", "bad_consent", "bad_source")
 MODELS_MISSING = (error_model("ModelsMissing", "models_missing"),
                   "The models are not trained yet (the operator must run training).")
+RATE_LIMITED = (error_model("RateLimited", "rate_limited"), "Too many requests from this client; wait `Retry-After` "
+                                                            "seconds.")
 
 
 def image_errors(name: str, codes_400: tuple[str, ...]) -> dict[str, Any]:
@@ -41,8 +43,7 @@ def image_errors(name: str, codes_400: tuple[str, ...]) -> dict[str, Any]:
         "HTTP_415": (error_model(f"{name}Unsupported", "unsupported_media_type", "not_an_image", "corrupt_image"),
                      "Not JSON or form data, or the image is not a readable PNG or JPEG."),
         "HTTP_422": (error_model(f"{name}Empty", "empty_drawing"), "The drawing is empty."),
-        "HTTP_429": (error_model(f"{name}RateLimited", "rate_limited"),
-                     "Too many requests from this client; wait `Retry-After` seconds."),
+        "HTTP_429": RATE_LIMITED,
         "HTTP_503": MODELS_MISSING,
     }
 

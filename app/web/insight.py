@@ -24,7 +24,7 @@ from app.samples import dataset, stats
 from app.samples.storage import NotFound
 from app.samples.store import SampleStore, is_live, is_public
 from app.web import schemas
-from app.web.api import IMAGE_400, MODELS_MISSING, image_errors
+from app.web.api import IMAGE_400, MODELS_MISSING, RATE_LIMITED, image_errors
 from app.web.contract import admin_first, contract, validated
 from app.web.errors import ApiError
 from app.web.protection import require_admin
@@ -78,7 +78,7 @@ def _admin() -> bool:
     HTTP_200=(schemas.Stats, "The figures."),
     HTTP_400=(error_model("StatsBadRequest", "bad_window", "unknown_parameter"),
               "A query parameter is unknown or out of range."),
-    HTTP_503=STORAGE))
+    HTTP_429=RATE_LIMITED, HTTP_503=STORAGE))
 def stats_json() -> ResponseReturnValue:
     """Figures from every stored sample
 
@@ -102,7 +102,7 @@ def stats_json() -> ResponseReturnValue:
     HTTP_200=(schemas.SamplePage, "One page."),
     HTTP_400=(error_model("SamplesBadRequest", "bad_label", "bad_misread", "bad_source", "bad_page",
                           "unknown_parameter"), "A query parameter is unknown, repeated or has a bad value."),
-    **ADMIN_ERRORS, HTTP_503=STORAGE))
+    **ADMIN_ERRORS, HTTP_429=RATE_LIMITED, HTTP_503=STORAGE))
 def samples() -> ResponseReturnValue:
     """A page of stored drawings, newest first: shared ones, or all for the admin
 
@@ -140,7 +140,7 @@ def _drawing(sample_id: str) -> tuple[dict, bytes]:
 @bp.get("/samples/<sample_id:sample_id>")
 @contract.validate(query=schemas.NoQuery, security=OPTIONAL_ADMIN, path_parameter_descriptions=SAMPLE_ID_DESCRIPTION,
                    resp=Responses(HTTP_200=(schemas.SampleDetail, "The sample."), HTTP_400=NO_QUERY, **ADMIN_ERRORS,
-                                  HTTP_404=UNKNOWN_SAMPLE, HTTP_503=STORAGE))
+                                  HTTP_404=UNKNOWN_SAMPLE, HTTP_429=RATE_LIMITED, HTTP_503=STORAGE))
 def sample(sample_id: str) -> ResponseReturnValue:
     """One sample's metadata (not its client hash), its drawing and its 28×28 as data URLs"""
     meta, png = _drawing(sample_id)
@@ -155,7 +155,7 @@ def sample(sample_id: str) -> ResponseReturnValue:
 @bp.get("/samples/<sample_id:sample_id>.png")
 @contract.validate(query=schemas.NoQuery, security=OPTIONAL_ADMIN, path_parameter_descriptions=SAMPLE_ID_DESCRIPTION,
                    resp=Responses("HTTP_200", HTTP_400=NO_QUERY, **ADMIN_ERRORS, HTTP_404=UNKNOWN_SAMPLE,
-                                  HTTP_503=STORAGE))
+                                  HTTP_429=RATE_LIMITED, HTTP_503=STORAGE))
 def sample_png(sample_id: str) -> ResponseReturnValue:
     """The drawing as stored (PNG)"""
     meta, png = _drawing(sample_id)
@@ -201,7 +201,7 @@ def internals_json() -> ResponseReturnValue:
 @contract.validate(query=schemas.NoQuery, resp=Responses(
     HTTP_200=(schemas.Architecture, "The nets and the card."),
     HTTP_400=(error_model("ArchitectureBadRequest", "unknown_parameter"), "A query parameter was given."),
-    HTTP_503=MODELS_MISSING))
+    HTTP_429=RATE_LIMITED, HTTP_503=MODELS_MISSING))
 def architecture() -> ResponseReturnValue:
     """Both nets layer by layer with parameter counts, and the model card's figures"""
     models = runtime().ensemble.models

@@ -13,7 +13,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import Settings, settings
 from app.web.errors import ApiError
 
-RATE_LIMITED = ("api.predict", "api.correct", "insight.internals_json")
+# what each limit covers: the work a drawing costs (reading, learning), and the public read-only figures
+DRAWING_ENDPOINTS = ("api.predict", "api.correct", "insight.internals_json")
+INSIGHT_ENDPOINTS = ("insight.stats_json", "insight.samples", "insight.sample", "insight.sample_png",
+                     "insight.architecture")
 
 # Scripts, styles, fetches and images come from this origin only (previews are data: URLs); no page
 # may frame ours.
@@ -37,20 +40,20 @@ def _secure(response: Response) -> Response:
     return response
 
 
-def protect(app: Flask, settings: Settings) -> None:
-    if settings.proxy_hops:
+def protect(app: Flask, config: Settings) -> None:
+    if config.proxy_hops:
         # behind N trusted proxies (Heroku's router is one) the client is the N-th X-Forwarded-For hop
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops)
     app.after_request(_secure)
-    if settings.cors_origins:
-        CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}})
-    # one in-memory counter per worker: the limit holds per client and worker, which bounds abuse
-    # without a shared store; put a Redis URI here (limits' storage_uri) to share it
-    limiter = Limiter(get_remote_address, app=app, headers_enabled=True, storage_uri="memory://")
-    for endpoint in RATE_LIMITED:
-        app.view_functions[endpoint] = limiter.limit(settings.rate_limit)(
-            app.view_functions[endpoint]
-        )
+    if config.cors_origins:
+        CORS(app, resources={r"/api/*": {"origins": list(config.cors_origins)}})
+    # memory:// counts per process, so N workers allow N× the limit; a shared store (redis://…) makes one
+    # limit for every worker and host
+    limiter = Limiter(get_remote_address, app=app, headers_enabled=True,
+                      storage_uri=config.rate_limit_storage.get_secret_value(), key_prefix="digitdraw")
+    for endpoints, limit in ((DRAWING_ENDPOINTS, config.rate_limit), (INSIGHT_ENDPOINTS, config.insight_rate_limit)):
+        for endpoint in endpoints:
+            app.view_functions[endpoint] = limiter.limit(limit)(app.view_functions[endpoint])
 
 
 def require_admin() -> None:

@@ -507,8 +507,10 @@ class SampleIndex:
     def summary(self, window: int = stats.DEFAULT_WINDOW) -> dict[str, Any]:
         """Exactly stats.summary(<every indexed sample's metadata>, window), in a handful of small queries."""
         with self.reading() as conn:
-            cells = {(r.label, r.source, None if r.shown == NOT_RECOGNISED else r.shown, r.status, r.consent): r.n
-                     for r in conn.execute(select(LabelCount))}
+            found = conn.execute(select(LabelCount.label, LabelCount.source, LabelCount.shown, LabelCount.status,
+                                        LabelCount.consent, LabelCount.n)).tuples()
+            cells = {(label, came, None if answer == NOT_RECOGNISED else answer, decided, consent): n
+                     for label, came, answer, decided, consent, n in found}
             people = conn.execute(select(func.count()).select_from(ClientCount)).scalar_one()
             first_day, last_day = conn.execute(select(func.min(DayCount.day), func.max(DayCount.day))).one()
             days: dict[str, Counter[str]] = {}

@@ -508,7 +508,7 @@ class SampleIndex:
         """Exactly stats.summary(<every indexed sample's metadata>, window), in a handful of small queries."""
         with self.reading() as conn:
             found = conn.execute(select(LabelCount.label, LabelCount.source, LabelCount.shown, LabelCount.status,
-                                        LabelCount.consent, LabelCount.n)).tuples()
+                                        LabelCount.consent, LabelCount.n))
             cells = {(label, came, None if answer == NOT_RECOGNISED else answer, decided, consent): n
                      for label, came, answer, decided, consent, n in found}
             people = conn.execute(select(func.count()).select_from(ClientCount)).scalar_one()

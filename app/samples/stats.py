@@ -165,13 +165,18 @@ def day_counts(metas: Iterable[Meta]) -> dict[str, Counter[str]]:
     return counts
 
 
+def first_shown_day(last: str, max_days: int = MAX_DAYS) -> str:
+    """The earliest day `per_day` can show when `last` is the newest day with data."""
+    return (date.fromisoformat(last) - timedelta(days=max_days - 1)).isoformat()
+
+
 def day_series(counts: Mapping[str, Mapping[str, int]], first: str, max_days: int = MAX_DAYS) -> list[dict[str, Any]]:
     """`per_day` from per-day counts that cover at least the last `max_days` days with data; `first` is the
     earliest day with data at all (which `counts` may leave out when it is older than that)."""
     if not counts:
         return []
     last = date.fromisoformat(max(counts))
-    start = max(date.fromisoformat(first), last - timedelta(days=max_days - 1))
+    start = date.fromisoformat(max(first, first_shown_day(last.isoformat(), max_days)))
     days = []
     for offset in range((last - start).days + 1):
         day = (start + timedelta(days=offset)).isoformat()

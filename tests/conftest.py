@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.config import ROOT
 from app.offline import pendigits
+from tests.pgserver import pg_database, pg_server  # noqa: F401  (shared PostgreSQL server fixtures)
 from tests.redisserver import redis_url  # noqa: F401  (a shared Redis server fixture)
 from tests.s3server import moto_endpoint, s3_client, s3_prefix  # noqa: F401  (shared S3 server fixtures)
 

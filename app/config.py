@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from flask import current_app
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     """Everything the app can be told; secrets are SecretStr, so no repr or log line shows them."""
 
-    model_config = SettingsConfigDict(env_prefix="DIGITDRAW_", env_ignore_empty=True, frozen=True)
+    model_config = SettingsConfigDict(env_prefix="DIGITDRAW_", env_ignore_empty=True, frozen=True,
+                                      populate_by_name=True)
 
     model_dir: Path = ROOT / "models"
     data_dir: Path = ROOT / "var"
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     tf_threads: int = 1
     s3_bucket: str = ""
     s3_prefix: str = ""
+    # the sample index: Heroku's DATABASE_URL (postgres://… accepted); empty = SQLite in data_dir
+    database_url: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("DATABASE_URL",
+                                                                                 "DIGITDRAW_DATABASE_URL"))
     mnist_dir: Path = ROOT / "data" / "mnist"  # reference digits for the learning guard and replay
     admin_token: SecretStr = SecretStr("")
     # hashes client identities; a random one per process when unset, so hashes cannot be joined across restarts
@@ -44,6 +48,10 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     proxy_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For hops); 1 on Heroku
     guard_margin: float = 0.005  # canary accuracy may fall at most this far below the shipped models'
+
+    def index_url(self) -> str:
+        """Where the sample index lives: DATABASE_URL, or an SQLite file beside the local data (zero set-up)."""
+        return self.database_url.get_secret_value() or f"sqlite:///{self.data_dir / 'digitdraw.db'}"
 
     @field_validator("log_level")
     @classmethod

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask, current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings
 from app.nets.cnn import configure_threads
@@ -17,7 +18,9 @@ from app.online.personal import People
 from app.online.versions import VersionStore
 from app.reading.ensemble import Ensemble
 from app.reading.model_files import load_shipped, shipped_exist
-from app.samples.storage import LocalStorage, StorageError, storage_from_settings
+from app.samples.index import SampleIndex
+from app.samples.reindex import recent_drift
+from app.samples.storage import LocalStorage, Storage, StorageError, storage_from_settings
 from app.samples.store import SampleStore
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,7 @@ class Runtime:
     learner: OnlineLearner
     samples: SampleStore
     people: People
+    index: SampleIndex  # what pages, filters and figures read instead of every stored JSON
 
 
 def start(app: Flask, settings: Settings) -> None:
@@ -60,23 +64,51 @@ def start(app: Flask, settings: Settings) -> None:
         learner.sync()
     except StorageError:
         log.exception("could not read the current online version; serving the shipped weights")
-    samples = SampleStore(storage, LocalStorage(settings.data_dir / "spool") if settings.s3_bucket else None)
-    if samples.spool is not None:
-        _start_flusher(samples)
+    index = SampleIndex(settings.index_url())
+    samples = sample_store(settings, storage, index)
+    _check_index(samples, index)
+    _start_flusher(samples)
     # a person's layer reads the shipped CNN's hidden units: it is only valid for these exact weights
     people = People(storage, *cnn.output_layer(), shipped=hashlib.sha256(cnn.to_bytes()).hexdigest()[:16])
-    app.extensions[_KEY] = Runtime(ensemble, learner, samples, people)
+    app.extensions[_KEY] = Runtime(ensemble, learner, samples, people, index)
     log.info("models loaded", extra={"model_dir": str(settings.model_dir), "storage": repr(storage)})
 
 
+def sample_store(settings: Settings, storage: Storage, index: SampleIndex) -> SampleStore:
+    """The crowd dataset as this process writes it: the storage, a local spool when that is S3, the index."""
+    spool = LocalStorage(settings.data_dir / "spool") if settings.s3_bucket else None
+    return SampleStore(storage, spool, index)
+
+
+def _check_index(samples: SampleStore, index: SampleIndex) -> None:
+    """Bring the index's schema up to date, and say (cheaply) whether it lacks recent samples. Neither a
+    database nor a store that is down is fatal: samples are stored all the same and indexed once it answers."""
+    try:
+        index.migrate()
+    except SQLAlchemyError as error:
+        log.error("sample index unreachable: pages and figures answer 503 until it is",
+                  extra={"error": type(error).__name__})
+        return
+    try:
+        missing = recent_drift(samples, index)
+    except (SQLAlchemyError, StorageError) as error:
+        log.warning("sample index drift not checked", extra={"error": type(error).__name__})
+        return
+    if missing:
+        log.warning("the sample index lacks stored samples; run `flask --app app reindex`",
+                    extra={"missing": len(missing), "first": missing[0]})
+
+
 def _start_flusher(samples: SampleStore, every_seconds: float = 2.0) -> None:
-    """Drain the spool in the background, so no request waits on a store that is down."""
+    """Drain the spool and index what the database missed in the background, so no request waits on a
+    store that is down."""
 
     def loop() -> None:
         while True:
             time.sleep(every_seconds)
             try:
                 samples.flush()
+                samples.retry_index()
             except Exception:  # keep the thread alive whatever happens; the next round retries
                 log.exception("flushing spooled samples failed")
 

@@ -21,6 +21,8 @@ from app.offline.export import FORMATS, export, load_extra
 from app.offline.training import History, train_cnn, train_fnn
 from app.reading.ensemble import Ensemble
 from app.reading.model_files import CNN_FILE, FNN_FILE, load_shipped
+from app.samples.index import SampleIndex
+from app.samples.reindex import reindex, stored_keys
 from app.samples.storage import storage_from_settings
 from app.samples.store import SampleStore
 
@@ -128,9 +130,29 @@ def register_commands(app: Flask) -> None:
     @click.option("--out", required=True, type=click.Path(path_type=Path))
     def export_command(fmt: str, out: Path) -> None:
         """Write every consented stored sample (local folder or S3, as configured) as a dataset."""
-        store = SampleStore(storage_from_settings(settings()))
-        count = export(store, fmt, out)
+        index = _index()
+        count = export(storage_from_settings(settings()), index, fmt, out)
         click.echo(f"exported {count} samples to {out} ({fmt})")
+
+    @app.cli.command("migrate")
+    def migrate_command() -> None:
+        """Bring the sample index's schema (DATABASE_URL, or SQLite in the data folder) to the newest revision."""
+        _index()
+        click.echo(f"sample index at its newest schema revision ({settings().index_url().split(':', 1)[0]})")
+
+    @app.cli.command("reindex")
+    def reindex_command() -> None:
+        """Rebuild or repair the sample index from storage, the store of record (idempotent)."""
+        store = SampleStore(storage_from_settings(settings()))
+        index = _index()
+        started = time.perf_counter()
+        with click.progressbar(length=len(stored_keys(store)), label="indexing samples", file=sys.stderr) as bar:
+            report = reindex(store, index, progress=bar.update)
+        seconds = time.perf_counter() - started
+        click.echo(f"indexed {report.indexed} samples in {seconds:.1f} s ({report.indexed / max(seconds, 1e-9):.0f}/s)")
+        if report.orphans:
+            click.echo(f"{len(report.orphans)} indexed samples are not in storage, e.g. {report.orphans[0]}", err=True)
+
 
     @app.cli.command("evaluate")
     @click.option("--data", "data_dir", default="data/mnist", type=click.Path(path_type=Path), show_default=True)
@@ -142,3 +164,10 @@ def register_commands(app: Flask) -> None:
         pen_digits = pendigits.parse(pendigits_file) if pendigits_file.exists() else []
         figures = _measure(Ensemble.from_shipped(fnn, cnn), mnist.load(data_dir), pen_digits)
         click.echo(json.dumps(figures, indent=2))
+
+
+def _index() -> SampleIndex:
+    """The configured sample index, migrated to the newest schema."""
+    index = SampleIndex(settings().index_url())
+    index.migrate()
+    return index

@@ -50,6 +50,7 @@ class Learned:
 
     meta: dict[str, Any]
     stored: bool | str
+    indexed: bool  # False while the sample index cannot be written (the sample is stored all the same)
     learned: bool
     reason: str
     digit: np.ndarray  # the 28×28 the nets read
@@ -89,8 +90,8 @@ def learn_from(state: Runtime, correction: Correction) -> Learned:
         personal = _learn_personal(state, person, digit, label, shared_right=online_answer == label)
     meta.update(status=outcome.status, reason=outcome.reason,
                 learned_version=outcome.version if outcome.learned else None)
-    stored = state.samples.write_meta(meta)
-    return Learned(meta, stored, outcome.learned, outcome.reason, digit, personal)
+    receipt = state.samples.write_meta(meta)
+    return Learned(meta, receipt.stored, receipt.indexed, outcome.learned, outcome.reason, digit, personal)
 
 
 def _learn_personal(state: Runtime, person: str, digit: np.ndarray, label: int, *,

@@ -448,11 +448,14 @@ class SampleIndex:
             live = conn.execute(select(func.coalesce(func.sum(LabelCount.n), 0))).scalar_one()
         return {"rows": rows, "live": int(live), "max_id": newest}
 
-    def ids(self) -> Iterator[str]:
-        """Every indexed id (deleted too), ascending, streamed: to diff against a storage listing."""
+    def ids(self, day: str | None = None) -> Iterator[str]:
+        """Every indexed id (deleted too; one UTC day's only, when given), ascending, streamed: to diff against
+        a storage listing."""
+        query = select(SAMPLES.c.id).order_by(SAMPLES.c.id)
+        if day is not None:
+            query = query.where(SAMPLES.c.day == day)
         with self.reading() as conn:
-            yield from conn.execution_options(yield_per=STREAM_ROWS).execute(
-                select(SAMPLES.c.id).order_by(SAMPLES.c.id)).scalars()
+            yield from conn.execution_options(yield_per=STREAM_ROWS).execute(query).scalars()
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every live row in id order, streamed in flat memory (server-side cursor on PostgreSQL): exports.

@@ -11,7 +11,9 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -70,6 +72,26 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove the key; deleting a missing key is not an error, as in S3, so retries are harmless."""
+
+
+FETCHERS = 16  # concurrent GETs for bulk reads: S3's latency, not its bandwidth, is what they wait on
+FETCH_CHUNK = 500
+
+
+def fetch_many(storage: Storage, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+    """Each key with its object (None if it is gone), in the keys' order, fetched concurrently a chunk at a
+    time, so memory holds one chunk however many keys there are (reindex, export)."""
+
+    def get(key: str) -> bytes | None:
+        try:
+            return storage.get(key)
+        except NotFound:
+            return None
+
+    remaining = iter(keys)
+    with ThreadPoolExecutor(FETCHERS) as pool:
+        while chunk := list(islice(remaining, FETCH_CHUNK)):
+            yield from zip(chunk, pool.map(get, chunk), strict=True)
 
 
 def check_key(key: str) -> str:

@@ -6,6 +6,11 @@ when learning has decided what to do with it (`status`).
 
 When the store is unreachable (S3 down) a sample is written to a spool on local disk instead —
 durably, with the same keys — and copied to the store, oldest first, once it answers again.
+
+Storage is the store of record. Each write is then put in the sample index (app/samples/index.py), which
+pages, filters and figures read instead of every JSON; when the database cannot be written the sample is
+still stored, the write says so (`indexed: false`), and it is indexed again by a later retry, or by
+`flask --app app reindex`, which rebuilds the index from storage alone.
 """
 
 from __future__ import annotations
@@ -13,9 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.samples.storage import NotFound, Storage, StorageUnavailable
 
@@ -60,10 +69,30 @@ def _flush_order(key: str) -> tuple[str, bool]:
     return key.rsplit("/", 1)[-1].rsplit(".", 1)[0], not key.endswith(".png")
 
 
+MAX_UNINDEXED = 10_000  # samples kept in memory for a retry while the database is down; reindex finds the rest
+
+
+class Indexer(Protocol):
+    """What the store needs of the index (app.samples.index.SampleIndex): one call per write."""
+
+    def put_many(self, metas: list[dict[str, Any]]) -> int: ...
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where a write of a sample went."""
+
+    stored: bool | str  # True: in the store; "spooled": on local disk until the store answers again
+    indexed: bool  # False: the index could not be written now (a retry or reindex will)
+
+
 class SampleStore:
-    def __init__(self, storage: Storage, spool: Storage | None = None) -> None:
+    def __init__(self, storage: Storage, spool: Storage | None = None, index: Indexer | None = None) -> None:
         self.storage = storage
         self.spool = spool
+        self.index = index
+        self._unindexed: dict[str, dict[str, Any]] = {}  # id → latest meta the index missed
+        self._lock = threading.Lock()
 
     def _put(self, key: str, data: bytes, content_type: str) -> bool | str:
         """True when in the store, "spooled" when only on local disk for now.
@@ -84,16 +113,50 @@ class SampleStore:
         return "spooled"
 
     def add(self, png: bytes, meta: dict[str, Any]) -> dict[str, Any]:
-        """Store the drawing durably; returns the metadata with its id and time filled in."""
+        """Store the drawing durably, then index it; returns the metadata with its id and time filled in."""
         now = datetime.now(UTC)
         meta = {"id": new_id(now), "created": now.isoformat(timespec="milliseconds"), **meta}
         self._put(sample_key(meta, "png"), png, "image/png")
         self.write_meta(meta)
         return meta
 
-    def write_meta(self, meta: dict[str, Any]) -> bool | str:
+    def write_meta(self, meta: dict[str, Any]) -> Receipt:
+        """Store the sample's JSON (the record), then its index row."""
         body = json.dumps(meta, separators=(",", ":")).encode()
-        return self._put(sample_key(meta, "json"), body, "application/json")
+        stored = self._put(sample_key(meta, "json"), body, "application/json")
+        return Receipt(stored, self.index_meta(meta))
+
+    def index_meta(self, meta: dict[str, Any]) -> bool:
+        """Put the sample, and any the index missed before, in the index; False when it cannot be written."""
+        if self.index is None:
+            return True
+        with self._lock:
+            self._unindexed[meta["id"]] = meta
+            waiting = list(self._unindexed.values())
+        try:
+            self.index.put_many(waiting)
+        except SQLAlchemyError as error:
+            log.warning("sample index unavailable: the sample is stored, indexing later",
+                        extra={"sample_id": meta["id"], "waiting": len(waiting), "error": type(error).__name__})
+            with self._lock:
+                while len(self._unindexed) > MAX_UNINDEXED:  # the oldest go to reindex
+                    del self._unindexed[next(iter(self._unindexed))]
+            return False
+        with self._lock:
+            for done in waiting:
+                if self._unindexed.get(done["id"]) is done:
+                    del self._unindexed[done["id"]]
+        return True
+
+    def retry_index(self) -> int:
+        """Index what the database missed while it was down (the background flusher calls this); returns
+        how many samples are still waiting."""
+        with self._lock:
+            waiting = list(self._unindexed.values())
+        if waiting:
+            self.index_meta(waiting[-1])
+        with self._lock:
+            return len(self._unindexed)
 
     def flush(self) -> int:
         """Copy spooled files to the store in order, forgetting each once it is there; stops at the first

@@ -29,6 +29,8 @@ IMAGE_400 = ("bad_json", "missing_image", "bad_image", "bad_base64", "bad_data_u
 CORRECT_400 = (*IMAGE_400, "bad_label", "bad_predicted", "bad_strokes", "bad_consent", "bad_source")
 MODELS_MISSING = (error_model("ModelsMissing", "models_missing"),
                   "The models are not trained yet (the operator must run training).")
+STORAGE_DOWN = (error_model("StorageDown", "storage_unavailable", "models_missing"),
+                "The sample store or its index cannot be reached (or the models are not trained).")
 RATE_LIMITED = (error_model("RateLimited", "rate_limited"), "Too many requests from this client; wait `Retry-After` "
                                                             "seconds.")
 
@@ -98,6 +100,7 @@ def correct() -> ResponseReturnValue:
     return jsonify(
         sample_id=learned.meta["id"],
         stored=learned.stored,
+        indexed=learned.indexed,
         learned=learned.learned,
         reason=learned.reason,
         model_version=dict(state.ensemble.versions),
@@ -106,10 +109,10 @@ def correct() -> ResponseReturnValue:
 
 
 @bp.get("/counts")
-@contract.validate(resp=Response(HTTP_200=(schemas.PerDigit, "Samples per label."), HTTP_503=MODELS_MISSING))
+@contract.validate(resp=Response(HTTP_200=(schemas.PerDigit, "Samples per label."), HTTP_503=STORAGE_DOWN))
 def counts() -> ResponseReturnValue:
     """How many drawings are stored per digit (for the collection page's balance)"""
-    return jsonify(counts=runtime().samples.counts())
+    return jsonify(counts=runtime().index.counts())
 
 
 @bp.get("/openapi.json")

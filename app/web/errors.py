@@ -8,6 +8,7 @@ import logging
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from app.reading.imaging import DrawingError
@@ -69,6 +70,12 @@ def register_error_handlers(app: Flask) -> None:
     def _storage_down(err: StorageError) -> ResponseReturnValue:
         log.warning("storage unavailable", extra={"error": repr(err)})
         return error_body(*STORAGE_DOWN, 503)
+
+    @app.errorhandler(SQLAlchemyError)
+    def _index_down(err: SQLAlchemyError) -> ResponseReturnValue:
+        log.warning("sample index unavailable", extra={"error": type(err).__name__})  # its text may hold the URL
+        return error_body("storage_unavailable", "The sample index cannot be reached right now; try again shortly.",
+                          503)
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> ResponseReturnValue:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from spectree import Response as Responses
 from werkzeug.routing import BaseConverter
@@ -22,9 +22,8 @@ from app.reading.imaging import DrawingError, ink_map, normalise, open_image, pn
 from app.runtime import runtime
 from app.samples import dataset, stats
 from app.samples.storage import NotFound
-from app.samples.store import SampleStore, is_live, is_public
 from app.web import schemas
-from app.web.api import IMAGE_400, MODELS_MISSING, RATE_LIMITED, image_errors
+from app.web.api import IMAGE_400, MODELS_MISSING, RATE_LIMITED, STORAGE_DOWN, image_errors
 from app.web.contract import admin_first, contract, validated
 from app.web.errors import ApiError
 from app.web.protection import require_admin
@@ -42,7 +41,6 @@ class SampleIdConverter(BaseConverter):
 
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("sample_id", SampleIdConverter))
 
-STORAGE = (error_model("StorageDown", "storage_unavailable", "models_missing"), "The sample store cannot be reached.")
 ADMIN_ERRORS = {
     "HTTP_401": (error_model("AdminUnauthorized", "unauthorized"),
                  "An `Authorization` header that is not `Bearer <token>`."),
@@ -55,14 +53,6 @@ UNKNOWN_SAMPLE = (error_model("UnknownSample", "unknown_sample", "not_found"),
                   "id is malformed (no route matches).")
 OPTIONAL_ADMIN = [{}, {"adminToken": []}]
 SAMPLE_ID_DESCRIPTION = {"sample_id": "The sample's id: its UTC time and a random suffix."}
-
-
-def _metas(label: int | None = None) -> list[dict[str, Any]]:
-    """Every sample's metadata (one label's, when given), read once per request."""
-    cache = g.setdefault("insight_metas", {})
-    if label not in cache:
-        cache[label] = dataset.read_all(runtime().samples, label)
-    return cache[label]
 
 
 def _admin() -> bool:
@@ -78,7 +68,7 @@ def _admin() -> bool:
     HTTP_200=(schemas.Stats, "The figures."),
     HTTP_400=(error_model("StatsBadRequest", "bad_window", "unknown_parameter"),
               "A query parameter is unknown or out of range."),
-    HTTP_429=RATE_LIMITED, HTTP_503=STORAGE))
+    HTTP_429=RATE_LIMITED, HTTP_503=STORAGE_DOWN))
 def stats_json() -> ResponseReturnValue:
     """Figures from every stored sample
 
@@ -90,7 +80,7 @@ def stats_json() -> ResponseReturnValue:
     manifest = learner.versions.read()
     floor = {name: reading.as_dict() for name, reading in learner.floor.items()}
     return jsonify(
-        **stats.summary(_metas(), window),
+        **runtime().index.summary(window),
         versions=stats.versions(manifest.current, manifest.latest, [public_record(r) for r in manifest.versions],
                                 floor, BASELINE),
         learning=learner.reference is not None,
@@ -100,9 +90,9 @@ def stats_json() -> ResponseReturnValue:
 @bp.get("/samples")
 @contract.validate(query=schemas.SamplesQuery, security=OPTIONAL_ADMIN, resp=Responses(
     HTTP_200=(schemas.SamplePage, "One page."),
-    HTTP_400=(error_model("SamplesBadRequest", "bad_label", "bad_misread", "bad_source", "bad_page",
+    HTTP_400=(error_model("SamplesBadRequest", "bad_label", "bad_misread", "bad_source", "bad_page", "bad_before",
                           "unknown_parameter"), "A query parameter is unknown, repeated or has a bad value."),
-    **ADMIN_ERRORS, HTTP_429=RATE_LIMITED, HTTP_503=STORAGE))
+    **ADMIN_ERRORS, HTTP_429=RATE_LIMITED, HTTP_503=STORAGE_DOWN))
 def samples() -> ResponseReturnValue:
     """A page of stored drawings, newest first: shared ones, or all for the admin
 
@@ -110,29 +100,27 @@ def samples() -> ResponseReturnValue:
     """
     query = validated(schemas.SamplesQuery)
     everyone = _admin()
-    found = dataset.select(_metas(query.label), label=query.label, was_misread=query.misread,
-                           source=query.source, everyone=everyone)
-    body = dataset.paginate(found, query.page or 1)
+    body = runtime().index.page(label=query.label, misread=query.misread, source=query.source, everyone=everyone,
+                                page=query.page or 1, before=query.before)
     body["filters"] = query.model_dump(include={"label", "misread", "source"})
     body["everyone"] = everyone
     return jsonify(body)
 
 
-def _visible(sample_id: str) -> tuple[SampleStore, dict[str, Any]]:
-    """The sample if this request may see it, else a 404 that does not tell "private" from "absent"."""
+def _visible(sample_id: str) -> dict[str, Any]:
+    """The sample's index row if this request may see it, else a 404 that does not tell "private" from
+    "absent"."""
     everyone = _admin()
-    store = runtime().samples
-    found = dataset.find(store, sample_id)
-    if found is None or not is_live(found[0]) or not (everyone or is_public(found[0])):
+    found = runtime().index.get(sample_id)
+    if found is None or found["deleted"] or not (everyone or found["consent"]):
         raise ApiError("unknown_sample", f"There is no public sample {sample_id}.", 404)
-    return store, found[0]
+    return found
 
 
-def _drawing(sample_id: str) -> tuple[dict, bytes]:
-    """A visible sample's metadata and stored PNG."""
-    store, meta = _visible(sample_id)
+def _stored(sample_id: str, key: str) -> bytes:
+    """One object of a visible sample from storage (an index row without it: a 404, not a 500)."""
     try:
-        return meta, store.png(meta)
+        return runtime().samples.storage.get(key)
     except NotFound:
         raise ApiError("unknown_sample", f"The drawing of sample {sample_id} is missing.", 404) from None
 
@@ -140,10 +128,11 @@ def _drawing(sample_id: str) -> tuple[dict, bytes]:
 @bp.get("/samples/<sample_id:sample_id>")
 @contract.validate(query=schemas.NoQuery, security=OPTIONAL_ADMIN, path_parameter_descriptions=SAMPLE_ID_DESCRIPTION,
                    resp=Responses(HTTP_200=(schemas.SampleDetail, "The sample."), HTTP_400=NO_QUERY, **ADMIN_ERRORS,
-                                  HTTP_404=UNKNOWN_SAMPLE, HTTP_429=RATE_LIMITED, HTTP_503=STORAGE))
+                                  HTTP_404=UNKNOWN_SAMPLE, HTTP_429=RATE_LIMITED, HTTP_503=STORAGE_DOWN))
 def sample(sample_id: str) -> ResponseReturnValue:
     """One sample's metadata (not its client hash), its drawing and its 28×28 as data URLs"""
-    meta, png = _drawing(sample_id)
+    found = _visible(sample_id)
+    meta, png = json.loads(_stored(sample_id, found["json_key"])), _stored(sample_id, found["png_key"])
     try:
         preview = to_data_url(normalise(ink_map(open_image(png))))
     except DrawingError:
@@ -155,13 +144,13 @@ def sample(sample_id: str) -> ResponseReturnValue:
 @bp.get("/samples/<sample_id:sample_id>.png")
 @contract.validate(query=schemas.NoQuery, security=OPTIONAL_ADMIN, path_parameter_descriptions=SAMPLE_ID_DESCRIPTION,
                    resp=Responses("HTTP_200", HTTP_400=NO_QUERY, **ADMIN_ERRORS, HTTP_404=UNKNOWN_SAMPLE,
-                                  HTTP_429=RATE_LIMITED, HTTP_503=STORAGE))
+                                  HTTP_429=RATE_LIMITED, HTTP_503=STORAGE_DOWN))
 def sample_png(sample_id: str) -> ResponseReturnValue:
     """The drawing as stored (PNG)"""
-    meta, png = _drawing(sample_id)
-    response = Response(png, mimetype="image/png")
+    found = _visible(sample_id)
+    response = Response(_stored(sample_id, found["png_key"]), mimetype="image/png")
     # drawings never change, but a deletion should take effect soon; never shared caches for private ones
-    response.headers["Cache-Control"] = "public, max-age=300" if is_public(meta) else "private, no-store"
+    response.headers["Cache-Control"] = "public, max-age=300" if found["consent"] else "private, no-store"
     return response
 
 
@@ -170,7 +159,7 @@ def sample_png(sample_id: str) -> ResponseReturnValue:
                    path_parameter_descriptions=SAMPLE_ID_DESCRIPTION, resp=Responses(
                        HTTP_200=(schemas.Deleted, "Deleted (again, if it already was)."), HTTP_400=NO_QUERY,
                        **ADMIN_ERRORS, HTTP_404=(error_model("NoSuchSample", "unknown_sample", "not_found"),
-                                                 "No such sample (or a malformed id)."), HTTP_503=STORAGE))
+                                                 "No such sample (or a malformed id)."), HTTP_503=STORAGE_DOWN))
 def delete_sample(sample_id: str) -> ResponseReturnValue:
     """Delete a sample: its JSON is kept as a tombstone without strokes, its PNG removed
 
@@ -180,6 +169,7 @@ def delete_sample(sample_id: str) -> ResponseReturnValue:
     meta = dataset.delete(store, sample_id)
     if meta is None:
         raise ApiError("unknown_sample", f"There is no sample {sample_id}.", 404)
+    store.index_meta(meta)  # the tombstone is in storage; if the index misses it now, a retry puts it there
     return jsonify(id=sample_id, deleted=True, deleted_at=meta["deleted_at"], image_removed=True)
 
 

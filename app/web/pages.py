@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.runtime import runtime
 from app.samples import dataset
-from app.samples.storage import StorageError
-from app.samples.store import is_public
 
 bp = Blueprint("pages", __name__)
 
@@ -52,9 +51,9 @@ def dataset_sample(sample_id: str) -> ResponseReturnValue:
     public = False
     if well_formed:
         try:
-            found = dataset.find(runtime().samples, sample_id)
-            public = found is not None and is_public(found[0])
-        except StorageError:
+            found = runtime().index.get(sample_id)
+            public = found is not None and found["consent"] and not found["deleted"]
+        except SQLAlchemyError:
             public = True  # let the page's own request report the outage
     page = render_template("insight/sample.html", sample_id=sample_id, well_formed=well_formed, missing=not public)
     return page, 200 if public else 404

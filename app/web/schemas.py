@@ -55,7 +55,8 @@ ERROR_CODES = (
     "bad_predicted", "bad_strokes", "bad_consent", "bad_source", "too_large", "image_too_large",
     "unsupported_media_type", "not_an_image", "corrupt_image", "empty_drawing", "rate_limited", "models_missing",
     "unauthorized", "forbidden", "admin_disabled", "bad_version", "unknown_version", "unknown_parameter",
-    "bad_window", "bad_misread", "bad_page", "unknown_sample", "storage_unavailable", "bad_request", "not_found",
+    "bad_window", "bad_misread", "bad_page", "bad_before", "unknown_sample", "storage_unavailable", "bad_request",
+    "not_found",
     "method_not_allowed", "http_error", "internal_error",
 )
 MODEL_NAMES = ("fnn", "cnn", "fnn_online", "cnn_online")
@@ -271,6 +272,15 @@ PageValue = _query_value({"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
                          _matching(r"[1-9][0-9]{0,6}", 1, MAX_PAGE))
 
 
+def _sample_id(raw: str) -> str:
+    if not SAMPLE_ID.fullmatch(raw):
+        raise ValueError("not a sample id")
+    return raw
+
+
+CursorValue = _query_value({"type": "string", "pattern": f"^{SAMPLE_ID.pattern}$"}, _sample_id)
+
+
 class StatsQuery(Query):
     messages: ClassVar[dict[str, str]] = {
         "window": f"`window` must be a whole number from {MIN_WINDOW} to {MAX_WINDOW}."}
@@ -285,6 +295,7 @@ class SamplesQuery(Query):
         "misread": "`misread` must be true or false (or empty for either).",
         "source": f"`source` must be one of {', '.join(SOURCES)} (or empty for any).",
         "page": f"`page` must be a whole number from 1 to {MAX_PAGE}.",
+        "before": "`before` must be a sample id (a page's `next`).",
     }
 
     label: LabelValue = Field(
@@ -295,6 +306,9 @@ class SamplesQuery(Query):
         "", validate_default=True, description="Only samples from this source.")
     page: PageValue = Field(
         "", validate_default=True, description="1-based; a page past the end is empty.")
+    before: CursorValue = Field(
+        "", validate_default=True, description="The samples older than this id: the previous page's `next`, which "
+                                               "costs the same at any depth (`page` is then ignored).")
 
 
 class NoQuery(Query):
@@ -370,6 +384,8 @@ class CorrectResponse(Closed):
     sample_id: SampleId
     stored: Literal[True, "spooled"] = Field(
         description="true once in the store; `spooled` when the store is down and the sample waits on local disk.")
+    indexed: bool = Field(description="false when the sample index (the database) could not be written: the sample "
+                                      "is stored all the same, and indexed later (or by `flask reindex`).")
     learned: bool
     reason: str = Field(min_length=1, description="`learned`, or why the nets did not learn from it.")
     model_version: ModelVersion
@@ -556,10 +572,11 @@ class Filters(Closed):
 
 class SamplePage(Closed):
     items: list[SampleItem] = Field(max_length=PER_PAGE)
-    page: int = Field(ge=1)
+    page: int | None = Field(ge=1, description="null for a page asked for by `before`.")
     per_page: Literal[PER_PAGE]
     pages: Count
     total: Count
+    next: SampleId | None = Field(description="Pass as `before` for the following page; null on the last one.")
     filters: Filters
     everyone: bool = Field(description="true for the admin: samples without consent included.")
 

@@ -19,8 +19,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from app.reading.ensemble import MODEL_NAMES
-from app.samples import dataset, stats
+from app.samples import stats
 from app.samples.index import COUNTS, NAMES, SAMPLES, Base, SampleIndex, engine_url
+from tests import oracles
 
 SOURCES = ("correction", "confirmation", "collection")
 
@@ -185,11 +186,11 @@ def test_page_equals_dataset_select_and_paginate(index: SampleIndex):
                {"label": 7, "misread": False, "source": "correction"}]
     for query in filters:
         for everyone in (False, True):
-            found = dataset.select(metas, label=query.get("label"), was_misread=query.get("misread"),
+            found = oracles.select(metas, label=query.get("label"), was_misread=query.get("misread"),
                                    source=query.get("source"), everyone=everyone)
             pages = max(1, -(-len(found) // 10))
             for page in (1, 2, pages, pages + 1):
-                expected = dataset.paginate(found, page, per_page=10)
+                expected = oracles.paginate(found, page, per_page=10)
                 got = index.page(**query, everyone=everyone, page=page, per_page=10)
                 assert {k: v for k, v in got.items() if k != "next"} == expected
                 assert got["next"] == (expected["items"][-1]["id"] if page < pages else None)

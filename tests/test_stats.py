@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from app.samples import dataset, stats
+from tests import oracles
 
 NETS = ("fnn", "cnn", "fnn_online", "cnn_online")
 
@@ -170,17 +171,17 @@ def test_dataset_selects_public_samples_newest_first_and_pages_them():
     samples = [meta(i, i % 10, {}, predicted=i % 10 if i % 3 else (i + 1) % 10, consent=i % 5 != 0,
                     source="correction" if i % 3 == 0 else "confirmation") for i in range(1, 61)]
     samples[10]["deleted"] = True  # i = 11
-    public = dataset.select(samples)
+    public = oracles.select(samples)
     assert [m["id"] for m in public] == sorted((m["id"] for m in public), reverse=True)
     assert len(public) == 60 - 12 - 1  # twelve without consent, one deleted
-    assert len(dataset.select(samples, everyone=True)) == 59
-    sevens = dataset.select(samples, label=7)
+    assert len(oracles.select(samples, everyone=True)) == 59
+    sevens = oracles.select(samples, label=7)
     assert {m["label"] for m in sevens} == {7} and len(sevens) == 6
-    wrong = dataset.select(samples, was_misread=True)
+    wrong = oracles.select(samples, was_misread=True)
     assert wrong and all(m["predicted"] != m["label"] and m["source"] == "correction" for m in wrong)
-    assert dataset.select(samples, was_misread=True, source="confirmation") == []
+    assert oracles.select(samples, was_misread=True, source="confirmation") == []
 
-    first, third = dataset.paginate(public, 1), dataset.paginate(public, 3)
+    first, third = oracles.paginate(public, 1), oracles.paginate(public, 3)
     assert (first["total"], first["pages"], len(first["items"]), len(third["items"])) == (47, 2, 24, 0)
     cell = first["items"][0]
     assert cell["thumbnail"] == f"/api/samples/{cell['id']}.png" and cell["url"] == f"/dataset/{cell['id']}"

@@ -22,7 +22,7 @@ from app.offline.training import History, train_cnn, train_fnn
 from app.reading.ensemble import Ensemble
 from app.reading.model_files import CNN_FILE, FNN_FILE, load_shipped
 from app.samples.index import SampleIndex
-from app.samples.reindex import reindex, stored_keys
+from app.samples.reindex import reindex
 from app.samples.storage import storage_from_settings
 from app.samples.store import SampleStore
 
@@ -146,7 +146,7 @@ def register_commands(app: Flask) -> None:
         store = SampleStore(storage_from_settings(settings()))
         index = _index()
         started = time.perf_counter()
-        with click.progressbar(length=len(stored_keys(store)), label="indexing samples", file=sys.stderr) as bar:
+        with click.progressbar(length=len(store.json_keys()), label="indexing samples", file=sys.stderr) as bar:
             report = reindex(store, index, progress=bar.update)
         seconds = time.perf_counter() - started
         click.echo(f"indexed {report.indexed} samples in {seconds:.1f} s ({report.indexed / max(seconds, 1e-9):.0f}/s)")

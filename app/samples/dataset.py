@@ -15,15 +15,14 @@ exported (app/offline/export.py) or counted.
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from app.samples.stats import live, misread, shown
+from app.samples.stats import misread, shown
 from app.samples.storage import NotFound, PreconditionFailed
-from app.samples.store import PREFIX, SampleStore, is_live, is_public, sample_key
+from app.samples.store import PREFIX, SampleStore, is_live, sample_key
 
 PER_PAGE = 24
 SAMPLE_ID = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{8}")  # app.samples.store.new_id
@@ -36,17 +35,6 @@ def valid_id(sample_id: str) -> bool:
     """Ids are checked before they come near a storage key."""
     return bool(SAMPLE_ID.fullmatch(sample_id))  # all of it: `$` would let a trailing newline in
 
-
-
-def select(metas: Iterable[Meta], *, label: int | None = None, was_misread: bool | None = None,
-           source: str | None = None, everyone: bool = False) -> list[Meta]:
-    """Matching samples, newest first; `everyone` (admin) includes samples without consent."""
-    found = [meta for meta in live(metas)
-             if (everyone or is_public(meta))
-             and (label is None or meta["label"] == label)
-             and (was_misread is None or misread(meta) == was_misread)
-             and (source is None or meta.get("source") == source)]
-    return found[::-1]
 
 
 def item(meta: Meta) -> dict[str, Any]:
@@ -67,27 +55,12 @@ def item(meta: Meta) -> dict[str, Any]:
     }
 
 
-def paginate(found: list[Meta], page: int, per_page: int = PER_PAGE) -> dict[str, Any]:
-    """One page of `found` (pages count from 1; a page past the end is empty, not an error)."""
-    start = (page - 1) * per_page
-    return {
-        "items": [item(meta) for meta in found[start:start + per_page]],
-        "page": page,
-        "per_page": per_page,
-        "pages": math.ceil(len(found) / per_page),
-        "total": len(found),
-    }
-
-
 def detail(meta: Meta) -> dict[str, Any]:
     """The sample's metadata as served: everything but the client and person hashes (which would let
     anyone link one person's drawings), plus the derived fields the grid shows."""
     return {**{k: v for k, v in meta.items() if k not in ("client", "person")}, **item(meta)}
 
 
-def read_all(store: SampleStore, label: int | None = None) -> list[dict[str, Any]]:
-    """Every complete sample's metadata (one label's only, when given), as a list for the request's cache."""
-    return list(store.all(label))
 
 
 def _keys(sample_id: str) -> list[str]:

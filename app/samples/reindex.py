@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from app.samples.index import SampleIndex
 from app.samples.storage import fetch_many
-from app.samples.store import PREFIX, SampleStore
+from app.samples.store import PREFIX, SampleStore, sample_id
 
 CHUNK = 500  # samples per index transaction
 
@@ -31,19 +31,10 @@ class Report:
     orphans: list[str]  # ids in the index whose JSON is not in storage (reported, never guessed at)
 
 
-def sample_id(key: str) -> str:
-    return key.rsplit("/", 1)[-1].removesuffix(".json")
-
-
-def stored_keys(store: SampleStore, prefix: str = PREFIX) -> list[str]:
-    """Every sample JSON's key under `prefix`, in id (= time) order; S3 listings are paged by the storage."""
-    return sorted((key for key in store.storage.list(prefix) if key.endswith(".json")), key=sample_id)
-
-
 def reindex(store: SampleStore, index: SampleIndex, progress: Callable[[int], None] = lambda _: None) -> Report:
     """Put every stored sample in the index (inserting what is missing, replacing what differs); `progress`
     is told how many samples each chunk held."""
-    keys = stored_keys(store)
+    keys = store.json_keys()
     indexed = 0
     batch: list[dict] = []
     for _, data in fetch_many(store.storage, keys):
@@ -71,6 +62,6 @@ def recent_drift(store: SampleStore, index: SampleIndex) -> list[str]:
     for day in sorted(days):
         indexed = set(index.ids(day))
         for label in range(10):
-            missing += [sample_id(key) for key in stored_keys(store, f"{PREFIX}{label}/{day}/")
+            missing += [sample_id(key) for key in store.json_keys(f"{PREFIX}{label}/{day}/")
                         if sample_id(key) not in indexed]
     return sorted(missing)

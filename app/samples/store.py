@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.samples.storage import NotFound, Storage, StorageUnavailable
+from app.samples.storage import NotFound, Storage, StorageUnavailable, fetch_many
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,14 @@ def sample_key(meta: dict[str, Any], extension: str) -> str:
     return f"{PREFIX}{meta['label']}/{meta['created'][:10]}/{meta['id']}.{extension}"
 
 
+def sample_id(key: str) -> str:
+    """The id in a sample's storage key."""
+    return key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
 def _flush_order(key: str) -> tuple[str, bool]:
     """Oldest sample first (ids start with their time), each PNG before its JSON."""
-    return key.rsplit("/", 1)[-1].rsplit(".", 1)[0], not key.endswith(".png")
+    return sample_id(key), not key.endswith(".png")
 
 
 MAX_UNINDEXED = 10_000  # samples kept in memory for a retry while the database is down; reindex finds the rest
@@ -182,21 +187,13 @@ class SampleStore:
     def png(self, meta: dict[str, Any]) -> bytes:
         return self.storage.get(sample_key(meta, "png"))
 
-    def counts(self) -> dict[str, int]:
-        """Samples per label, from the key layout alone (no object is read)."""
-        found = dict.fromkeys(map(str, range(10)), 0)
-        for key in self.storage.list(PREFIX):
-            if key.endswith(".json"):
-                found[key[len(PREFIX):].split("/", 1)[0]] += 1
-        return found
+    def json_keys(self, prefix: str = PREFIX) -> list[str]:
+        """Every complete sample's JSON key under `prefix`, oldest first (S3 listings are paged by the storage)."""
+        return sorted((key for key in self.storage.list(prefix) if key.endswith(".json")), key=sample_id)
 
     def all(self, label: int | None = None) -> Iterator[dict[str, Any]]:
-        """Every complete sample's metadata (one label's only, when given: a narrower listing), oldest first."""
-        prefix = PREFIX if label is None else f"{PREFIX}{label}/"
-        keys = [k for k in self.storage.list(prefix) if k.endswith(".json")]
-        keys.sort(key=lambda k: k.rsplit("/", 1)[-1])
-        for key in keys:
-            try:
-                yield json.loads(self.storage.get(key))
-            except NotFound:  # deleted meanwhile
-                continue
+        """Every complete sample's metadata (one label's only, when given: a narrower listing), oldest first,
+        read straight from storage (pages read the index; reindex and the tests read this)."""
+        for _, data in fetch_many(self.storage, self.json_keys(PREFIX if label is None else f"{PREFIX}{label}/")):
+            if data is not None:  # None: deleted meanwhile
+                yield json.loads(data)

@@ -249,6 +249,21 @@ def test_migrations_reach_head_and_match_the_models(index: SampleIndex):
     index.migrate()  # again: nothing to do
 
 
+def test_a_database_of_the_previous_revision_migrates_with_its_rows(url: str):
+    old = SampleIndex(url)
+    old.migrate("0001")  # the schema before the learner's queue index
+    metas = make_metas(random.Random(3), 40)
+    old.put_many(metas)
+    before = dump(old)
+    old.migrate()
+    assert dump(old) == before
+    with old.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []
+    assert [row["id"] for row in old.pending(100)] == sorted(
+        m["id"] for m in metas if stats.status(m) == "pending" and not m.get("deleted"))
+    old.close()
+
+
 def test_urls():
     assert str(engine_url("postgres://u:p@db.example:5432/d")) == "postgresql+psycopg://u:***@db.example:5432/d"
     assert engine_url("postgresql://u@h/d").drivername == "postgresql+psycopg"

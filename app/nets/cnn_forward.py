@@ -60,9 +60,7 @@ class CNNForward:
     """The CNN for serving: probabilities, the 625 hidden units, and the first layer's feature maps."""
 
     def __init__(self, weights: list[np.ndarray]) -> None:
-        conv1, bias1, conv2, bias2, dense, dense_bias, out, out_bias = (np.asarray(w, np.float32) for w in weights)
-        self.conv1, self.bias1, self.conv2, self.bias2 = conv1, bias1, conv2, bias2
-        self.dense, self.dense_bias, self.out, self.out_bias = dense, dense_bias, out, out_bias
+        self.set_weights(weights)
 
     @classmethod
     def load(cls, path: Path) -> CNNForward:
@@ -79,11 +77,35 @@ class CNNForward:
     def get_weights(self) -> list[np.ndarray]:
         return [self.conv1, self.bias1, self.conv2, self.bias2, self.dense, self.dense_bias, self.out, self.out_bias]
 
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Weights in Keras' get_weights() order: two conv kernels and biases, two dense kernels and biases."""
+        conv1, bias1, conv2, bias2, dense, dense_bias, out, out_bias = (np.asarray(w, np.float32) for w in weights)
+        self.conv1, self.bias1, self.conv2, self.bias2 = conv1, bias1, conv2, bias2
+        self.dense, self.dense_bias, self.out, self.out_bias = dense, dense_bias, out, out_bias
+
+    def load_bytes(self, data: bytes) -> None:
+        """Take an online version's weights (`CNN.to_bytes`' .npz), in place."""
+        self.set_weights(CNNForward.from_bytes(data).get_weights())
+
+    def to_bytes(self) -> bytes:
+        """The weights as `CNN.to_bytes` writes them: the same bytes for the same weights (a person's layer is
+        keyed by their hash)."""
+        buffer = io.BytesIO()
+        np.savez(buffer, *self.get_weights())
+        return buffer.getvalue()
+
+    def copy(self) -> CNNForward:
+        return CNNForward([w.copy() for w in self.get_weights()])
+
+    def output_layer(self) -> tuple[np.ndarray, np.ndarray]:
+        """The last layer's kernel (625×10) and bias."""
+        return self.out, self.out_bias
+
     def first_feature_maps(self, x: np.ndarray) -> np.ndarray:
         """The first convolution's output after ReLU, (n, 28, 28, 16): what the internals page shows."""
         return conv_relu(np.asarray(x, np.float32)[..., np.newaxis], self.conv1, self.bias1)
 
-    def features(self, x: np.ndarray) -> np.ndarray:
+    def frozen_features(self, x: np.ndarray) -> np.ndarray:
         """The flattened convolutional features (n, 1568), which online learning never changes."""
         pooled = max_pool(conv_relu(max_pool(self.first_feature_maps(x)), self.conv2, self.bias2))
         return pooled.reshape(len(pooled), -1)
@@ -93,11 +115,11 @@ class CNNForward:
 
     def hidden(self, x: np.ndarray) -> np.ndarray:
         """The 625 dense units the last layer reads (a person's own last layer is fitted on these)."""
-        return self.hidden_from_features(self.features(x))
+        return self.hidden_from_features(self.frozen_features(x))
 
     def proba_from_features(self, features: np.ndarray) -> np.ndarray:
         return softmax(self.hidden_from_features(features) @ self.out + self.out_bias)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n, 10), for float32 images shaped (n, 28, 28)."""
-        return self.proba_from_features(self.features(x))
+        return self.proba_from_features(self.frozen_features(x))

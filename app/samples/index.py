@@ -62,7 +62,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.reading.ensemble import MODEL_NAMES
 from app.samples import dataset, stats
-from app.samples.store import sample_key
+from app.samples.store import PENDING, sample_key
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 NAMES = (*MODEL_NAMES, "shown")  # the prequential series, each with hit_/right_/seen_ columns
@@ -89,6 +89,7 @@ class Sample(Base):
         Index("ix_samples_browse", "deleted", "id", "consent", "misread", "source", "label"),
         Index("ix_samples_label", "deleted", "label", "id", "consent", "misread", "source"),
         Index("ix_samples_tombstones", "deleted", "seq"),
+        Index("ix_samples_queue", "status", "deleted", "id"),  # the learner's queue: pending rows, oldest first
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -388,13 +389,13 @@ class SampleIndex:
             with conn.begin():
                 yield conn
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest revision in app/samples/migrations (no alembic.ini needed)."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` (the newest by default) of app/samples/migrations (no alembic.ini)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.writing() as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     def healthy(self) -> bool:
         """Whether the database answers (for /api/health and a fallback to storage)."""
@@ -434,6 +435,18 @@ class SampleIndex:
         with self.reading() as conn:
             found = conn.execute(select(SAMPLES).where(SAMPLES.c.id == sample_id)).first()
         return None if found is None else dict(found._mapping)
+
+    def pending(self, limit: int = 16) -> list[dict[str, Any]]:
+        """The oldest live samples learning has not decided on yet: the learner's queue, in arrival order.
+
+        One learner process takes them (it holds the learner lock), so no row lock is needed: the queue
+        only shrinks by that process rewriting each sample's status.
+        """
+        with self.reading() as conn:
+            found = conn.execute(select(SAMPLES.c.id, SAMPLES.c.label, SAMPLES.c.png_key, SAMPLES.c.json_key)
+                                 .where(SAMPLES.c.status == PENDING, SAMPLES.c.deleted.is_(False))
+                                 .order_by(SAMPLES.c.id).limit(limit))
+            return [dict(r._mapping) for r in found]
 
     def counts(self) -> dict[str, int]:
         """Live samples per label, keyed "0"…"9" like SampleStore.counts()."""

@@ -5,8 +5,12 @@ import os
 # all interfaces by default: a platform such as Heroku routes to $PORT from outside the dyno
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# one worker per core, each with single-threaded TensorFlow and BLAS: parallelism comes from workers
-raw_env = [f"DIGITDRAW_TF_THREADS={os.environ.get('DIGITDRAW_TF_THREADS', '1')}", "OPENBLAS_NUM_THREADS=1"]
+# threads, so that a client trickling its body holds one thread, not the worker: /api/health and every other
+# request go on meanwhile. Serving is NumPy (the learner is its own process), and BLAS stays single-threaded:
+# parallelism comes from workers and threads.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+raw_env = ["OPENBLAS_NUM_THREADS=1"]
 timeout = 60
 accesslog = "-"
 # no client address: people are only ever a salted hash

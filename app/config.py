@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from flask import current_app
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # hashes client identities; a random one per process when unset, so hashes cannot be joined across restarts
     client_salt: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(16)))
     keep_versions: int = 20
+    # who learns from corrections: a thread of this process (one process: tests, `flask run`), or the separate
+    # `flask --app app learn` process (the Procfile's learner:, so web workers never import TensorFlow)
+    learner: Literal["thread", "process"] = "thread"
+    learn_wait_seconds: float = 2.0  # how long /api/correct waits for the learner before answering "queued"
     fnn_learning_rate: float = 0.0015  # base step; app.online.learner lengthens it up to 16× to fix a misreading
     cnn_learning_rate: float = 0.004
     rate_limit: str = "120/minute"  # per client on what costs a drawing's reading: predict, correct, internals

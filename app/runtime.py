@@ -12,12 +12,12 @@ from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings
-from app.nets.cnn import configure_threads
 from app.online.learner import OnlineLearner, ReferenceDigits
 from app.online.personal import People
+from app.online.queue import LearningQueue
 from app.online.versions import VersionStore
 from app.reading.ensemble import Ensemble
-from app.reading.model_files import load_shipped, shipped_exist
+from app.reading.model_files import load_for_serving, load_shipped, shipped_exist
 from app.samples.index import SampleIndex
 from app.samples.reindex import recent_drift
 from app.samples.storage import LocalStorage, Storage, StorageError, storage_from_settings
@@ -25,6 +25,7 @@ from app.samples.store import SampleStore
 
 log = logging.getLogger(__name__)
 _KEY = "digitdraw"
+THREAD_IDLE_SECONDS = 2.0
 
 
 class ModelsMissing(RuntimeError):
@@ -33,26 +34,17 @@ class ModelsMissing(RuntimeError):
 
 @dataclass
 class Runtime:
-    ensemble: Ensemble
-    learner: OnlineLearner
+    ensemble: Ensemble  # NumPy nets: they follow the versions the learner publishes
+    learner: OnlineLearner  # this process's follower of versions (it never steps: the learning queue does)
     samples: SampleStore
     people: People
-    index: SampleIndex  # what pages, filters and figures read instead of every stored JSON
+    index: SampleIndex  # what pages, filters and figures read instead of every stored JSON; the learning queue
+    queue: LearningQueue | None  # the learner thread's queue, when this process learns (learner = "thread")
 
 
-def start(app: Flask, settings: Settings) -> None:
-    """Load weights at start so no request pays for it; without weights the CLI still works."""
-    if not shipped_exist(settings.model_dir):
-        log.warning("no trained weights; run `flask --app app train`", extra={"model_dir": str(settings.model_dir)})
-        return
-    configure_threads(settings.tf_threads)
-    fnn, cnn = load_shipped(settings.model_dir)
-    ensemble = Ensemble.from_shipped(fnn, cnn)
-    storage = storage_from_settings(settings)
-    available = ReferenceDigits.available(settings.mnist_dir)
-    reference = ReferenceDigits.from_mnist(settings.mnist_dir) if available else None
-    if reference is None:
-        log.warning("no MNIST reference digits: online learning is off", extra={"mnist_dir": str(settings.mnist_dir)})
+def online_learner(settings: Settings, ensemble: Ensemble, storage: Storage,
+                   reference: ReferenceDigits | None) -> OnlineLearner:
+    """An online learner over `ensemble`, on the current version (the shipped weights if storage is down)."""
     learner = OnlineLearner(
         ensemble,
         VersionStore(storage, settings.keep_versions),
@@ -63,15 +55,52 @@ def start(app: Flask, settings: Settings) -> None:
     try:
         learner.sync()
     except StorageError:
-        log.exception("could not read the current online version; serving the shipped weights")
+        log.exception("could not read the current online version; starting from the shipped weights")
+    return learner
+
+
+def reference_digits(settings: Settings) -> ReferenceDigits | None:
+    if ReferenceDigits.available(settings.mnist_dir):
+        return ReferenceDigits.from_mnist(settings.mnist_dir)
+    log.warning("no MNIST reference digits: online learning is off", extra={"mnist_dir": str(settings.mnist_dir)})
+    return None
+
+
+def learning_queue(settings: Settings, storage: Storage, samples: SampleStore, index: SampleIndex,
+                   reference: ReferenceDigits) -> LearningQueue:
+    """The one writer of versions, with its own Keras nets (the only place TensorFlow is imported at run time)."""
+    from app.nets.cnn import configure_threads
+
+    configure_threads(settings.tf_threads)
+    fnn, cnn = load_shipped(settings.model_dir)
+    return LearningQueue(online_learner(settings, Ensemble.from_shipped(fnn, cnn), storage, reference), samples, index)
+
+
+def start(app: Flask, settings: Settings) -> None:
+    """Load weights at start so no request pays for it; without weights the CLI still works."""
+    if not shipped_exist(settings.model_dir):
+        log.warning("no trained weights; run `flask --app app train`", extra={"model_dir": str(settings.model_dir)})
+        return
+    fnn, cnn = load_for_serving(settings.model_dir)
+    ensemble = Ensemble.from_shipped(fnn, cnn)
+    storage = storage_from_settings(settings)
+    reference = reference_digits(settings)
+    learner = online_learner(settings, ensemble, storage, reference)
     index = SampleIndex(settings.index_url())
     samples = sample_store(settings, storage, index)
     _check_index(samples, index)
     _start_flusher(samples)
+    queue = None
+    if settings.learner == "thread" and reference is not None:
+        queue = learning_queue(settings, storage, samples, index, reference)
+        # woken by this process's corrections; other samples (a reindex, a retry) wait at most THREAD_IDLE_SECONDS
+        threading.Thread(target=queue.run, args=(threading.Event(), THREAD_IDLE_SECONDS), name="learner",
+                         daemon=True).start()
     # a person's layer reads the shipped CNN's hidden units: it is only valid for these exact weights
     people = People(storage, *cnn.output_layer(), shipped=hashlib.sha256(cnn.to_bytes()).hexdigest()[:16])
-    app.extensions[_KEY] = Runtime(ensemble, learner, samples, people, index)
-    log.info("models loaded", extra={"model_dir": str(settings.model_dir), "storage": repr(storage)})
+    app.extensions[_KEY] = Runtime(ensemble, learner, samples, people, index, queue)
+    log.info("models loaded", extra={"model_dir": str(settings.model_dir), "storage": repr(storage),
+                                     "learner": settings.learner})
 
 
 def sample_store(settings: Settings, storage: Storage, index: SampleIndex) -> SampleStore:

@@ -126,7 +126,7 @@ def test_a_crash_between_storage_and_index_is_repaired_by_reindex(make_app, tmp_
     _correct(client, drawings[:3])
     # a process that stored two samples and died before indexing them: storage has them, the index does not
     crashed = SampleStore(LocalStorage(tmp_path / "var"))
-    lost = [crashed.add(b"png", {"label": label, "source": "collection", "consent": True, "status": "pending"})
+    lost = [crashed.add(b"png", {"label": label, "source": "collection", "consent": True, "status": "pending"})[0]
             for label in (4, 2)]
     assert client.get("/api/stats").get_json()["totals"]["samples"] == 3
     with app.app_context():  # what the next start checks (and logs), listing only the newest days' folders

@@ -323,19 +323,20 @@ def test_internals_show_filters_feature_maps_and_top_units(client, drawings):
 
 
 def test_internals_feature_maps_are_the_first_convolution_of_the_cnn(browse):
-    """The compiled first-layer function agrees with Keras's own sub-model."""
+    """The NumPy feature maps the page shows agree with Keras's own first convolution."""
     import keras
 
-    from app.reading.internals import feature_maps, first_conv_layer
+    from app.nets.cnn_forward import CNNForward
+    from app.reading.internals import feature_maps
     from app.runtime import runtime
 
     with browse[0].app_context():
         cnn = runtime().ensemble.models["cnn_online"]
     digit = np.zeros((28, 28), np.float32)
     digit[6:22, 12:16] = 1.0
-    sub = keras.Model(cnn.model.inputs, first_conv_layer(cnn).output)
-    expected = np.moveaxis(sub(digit[np.newaxis], training=False).numpy()[0], -1, 0)
-    assert np.allclose(feature_maps(cnn, digit), expected, atol=1e-5)
+    first = next(layer for layer in cnn.model.layers if isinstance(layer, keras.layers.Conv2D))
+    expected = np.moveaxis(first(digit[np.newaxis, ..., np.newaxis]).numpy()[0], -1, 0)
+    assert np.allclose(feature_maps(CNNForward(cnn.get_weights()), digit), expected, atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -360,6 +361,14 @@ def test_architecture_counts_parameters_from_the_nets(client):
         assert sum(layer["parameters"] for layer in net["layers"]) == net["parameters"]
     assert [layer["kind"] for layer in nets["cnn"]["layers"]].count("Conv2D") == 2
     assert nets["cnn"]["layers"][-1]["output"] == [10]
+    with client.application.app_context():
+        from app.runtime import runtime
+        keras_model = runtime().ensemble.models["cnn"].model
+    assert [layer["kind"] for layer in nets["cnn"]["layers"][1:]] == [type(k).__name__ for k in keras_model.layers]
+    assert [layer["output"] for layer in nets["cnn"]["layers"][1:]] == [list(k.output.shape[1:])
+                                                                         for k in keras_model.layers]
+    assert [layer["parameters"] for layer in nets["cnn"]["layers"][1:]] == [k.count_params()
+                                                                             for k in keras_model.layers]
     card = json.loads((ROOT / "models" / "card.json").read_text())
     assert body["card"]["accuracy"] == card["accuracy"] and body["card"]["curves"] == card["curves"]
 

@@ -22,6 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from app.nets.cnn_forward import DROPOUT, KERNEL
+
 _IMAGES = tf.TensorSpec([None, 28, 28], tf.float32)
 _LABELS = tf.TensorSpec([None], tf.int64)
 
@@ -38,15 +40,15 @@ def configure_threads(threads: int) -> None:
         pass
 
 
-def build_model(dropout: float = 0.5) -> keras.Model:
+def build_model(dropout: float = DROPOUT) -> keras.Model:
     """The seed architecture: two 4×4 conv + pool stages, a 625-unit dense layer, 10 logits."""
     return keras.Sequential(
         [
             keras.Input((28, 28)),
             keras.layers.Reshape((28, 28, 1)),
-            keras.layers.Conv2D(16, 4, padding="same", activation="relu"),
+            keras.layers.Conv2D(16, KERNEL, padding="same", activation="relu"),
             keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(32, 4, padding="same", activation="relu"),
+            keras.layers.Conv2D(32, KERNEL, padding="same", activation="relu"),
             keras.layers.MaxPooling2D(2),
             keras.layers.Flatten(),
             keras.layers.Dropout(dropout / 2),

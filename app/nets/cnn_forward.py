@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 KERNEL = 4
+DROPOUT = 0.5  # before the last layer while training; half of it before the dense layer (app.nets.cnn)
 # TensorFlow's "same" padding for an even kernel puts the extra row and column after the image
 PAD_BEFORE, PAD_AFTER = (KERNEL - 1) // 2, KERNEL - 1 - (KERNEL - 1) // 2
 # where Keras writes each layer's kernel and bias in a `.weights.h5` file, in get_weights() order
@@ -73,6 +75,31 @@ class CNNForward:
         """Weights as `CNN.to_bytes` writes them for online versions (.npz, get_weights() order)."""
         with np.load(io.BytesIO(data)) as arrays:
             return cls([arrays[f"arr_{i}"] for i in range(len(arrays.files))])
+
+    def layers(self) -> list[dict[str, Any]]:
+        """The architecture layer by layer, as Keras builds it, with output shapes and parameter counts from
+        these weights: what the models page shows."""
+        side, (filters1, filters2) = 28, (self.conv1.shape[-1], self.conv2.shape[-1])
+        size = f"{KERNEL}×{KERNEL}"
+        return [
+            {"kind": "Input", "detail": "28×28 image", "output": [side, side], "parameters": 0},
+            {"kind": "Reshape", "detail": "28×28 → 28×28×1", "output": [side, side, 1], "parameters": 0},
+            {"kind": "Conv2D", "detail": f"{filters1} filters {size}, same, relu", "output": [side, side, filters1],
+             "parameters": int(self.conv1.size + self.bias1.size)},
+            {"kind": "MaxPooling2D", "detail": "max 2×2", "output": [side // 2, side // 2, filters1], "parameters": 0},
+            {"kind": "Conv2D", "detail": f"{filters2} filters {size}, same, relu",
+             "output": [side // 2, side // 2, filters2], "parameters": int(self.conv2.size + self.bias2.size)},
+            {"kind": "MaxPooling2D", "detail": "max 2×2", "output": [side // 4, side // 4, filters2], "parameters": 0},
+            {"kind": "Flatten", "detail": "into one vector", "output": [self.dense.shape[0]], "parameters": 0},
+            {"kind": "Dropout", "detail": f"drop {DROPOUT / 2:.0%} while training", "output": [self.dense.shape[0]],
+             "parameters": 0},
+            {"kind": "Dense", "detail": f"{self.dense.shape[1]} units, relu", "output": [self.dense.shape[1]],
+             "parameters": int(self.dense.size + self.dense_bias.size), "learns_online": True},
+            {"kind": "Dropout", "detail": f"drop {DROPOUT:.0%} while training", "output": [self.dense.shape[1]],
+             "parameters": 0},
+            {"kind": "Dense", "detail": f"{self.out.shape[1]} units, logits → softmax", "output": [self.out.shape[1]],
+             "parameters": int(self.out.size + self.out_bias.size), "learns_online": True},
+        ]
 
     def get_weights(self) -> list[np.ndarray]:
         return [self.conv1, self.bias1, self.conv2, self.bias2, self.dense, self.dense_bias, self.out, self.out_bias]

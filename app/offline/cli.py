@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+import signal
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
@@ -18,13 +21,16 @@ from app.config import settings
 from app.offline import mnist, pendigits
 from app.offline.evaluation import ensemble_accuracies
 from app.offline.export import FORMATS, export, load_extra
-from app.offline.training import History, train_cnn, train_fnn
 from app.reading.ensemble import Ensemble
 from app.reading.model_files import CNN_FILE, FNN_FILE, load_shipped
+from app.runtime import learning_queue, reference_digits, sample_store
 from app.samples.index import SampleIndex
 from app.samples.reindex import reindex
 from app.samples.storage import storage_from_settings
 from app.samples.store import SampleStore
+
+if TYPE_CHECKING:
+    from app.offline.training import History
 
 VALIDATION = 5000  # the last training images, held out for the curves
 
@@ -80,6 +86,8 @@ def register_commands(app: Flask) -> None:
     def train(data_dir: Path, out: Path, seed: int, fnn_epochs: int, cnn_epochs: int, pendigits_file: Path,
               extra_dir: Path | None) -> None:
         """Train both nets on MNIST (downloaded into --data if absent) and pendigits writers 1–10."""
+        from app.offline.training import train_cnn, train_fnn  # Keras: web processes register this command only
+
         data = mnist.load(data_dir)
         x, y = _scaled(data.x_train), data.y_train
         x_val, y_val = x[-VALIDATION:], y[-VALIDATION:]
@@ -139,6 +147,21 @@ def register_commands(app: Flask) -> None:
         """Bring the sample index's schema (DATABASE_URL, or SQLite in the data folder) to the newest revision."""
         _index()
         click.echo(f"sample index at its newest schema revision ({settings().index_url().split(':', 1)[0]})")
+
+    @app.cli.command("learn")
+    def learn_command() -> None:
+        """Run the learner: the one process that takes corrections from the index in order and publishes
+        versions (the Procfile's `learner:`); web processes then never import TensorFlow."""
+        config = settings()
+        storage = storage_from_settings(config)
+        index = _index()
+        reference = reference_digits(config)
+        if reference is None:
+            raise click.ClickException("no reference digits: this learner could only mark corrections not learned")
+        queue = learning_queue(config, storage, sample_store(config, storage, index), index, reference)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a platform's restart: finish the step, then stop
+        queue.run(stop)
 
     @app.cli.command("reindex")
     def reindex_command() -> None:

@@ -15,13 +15,18 @@ from typing import Any, Literal
 
 import numpy as np
 
+from app.config import settings
+from app.online.learner import LEARNING_OFF
 from app.online.personal import PersonalHead, person_hash
+from app.online.queue import wait_for_outcome
 from app.reading.imaging import as_png, decode_bytes, ink_map, normalise, open_image
 from app.runtime import Runtime
 from app.samples.storage import StorageError
-from app.samples.store import PENDING
+from app.samples.store import LEARNED, NOT_LEARNED, PENDING
 
 log = logging.getLogger(__name__)
+
+QUEUED = "queued"
 
 
 @dataclass(frozen=True)
@@ -51,9 +56,13 @@ class Learned:
     meta: dict[str, Any]
     stored: bool | str
     indexed: bool  # False while the sample index cannot be written (the sample is stored all the same)
-    learned: bool
+    status: str  # learned | quarantined | not_learned | queued (stored, the learner has not decided yet)
     reason: str
     digit: np.ndarray  # the 28×28 the nets read
+
+    @property
+    def learned(self) -> bool:
+        return self.status == LEARNED
     personal: PersonalHead | None  # the person's layer after learning, if they sent an id
 
 
@@ -70,7 +79,7 @@ def learn_from(state: Runtime, correction: Correction) -> Learned:
     state.learner.refresh()
     personal = state.people.head(person) if person else None
     shown, online_answer = state.ensemble.read(digit, personal)
-    meta = state.samples.add(as_png(picture), {
+    meta, receipt = state.samples.add(as_png(picture), {
         "label": correction.label,
         "source": correction.source,
         "predicted": correction.predicted,
@@ -85,13 +94,27 @@ def learn_from(state: Runtime, correction: Correction) -> Learned:
         "status": PENDING,
     })
     label = correction.label
-    outcome = state.learner.learn(digit, label, {"sample_id": meta["id"], "label": label, "public": correction.consent})
+    status, reason = _outcome(state, meta, receipt.indexed)
     if person:
         personal = _learn_personal(state, person, digit, label, shared_right=online_answer == label)
-    meta.update(status=outcome.status, reason=outcome.reason,
-                learned_version=outcome.version if outcome.learned else None)
-    receipt = state.samples.write_meta(meta)
-    return Learned(meta, receipt.stored, receipt.indexed, outcome.learned, outcome.reason, digit, personal)
+    return Learned(meta, receipt.stored, receipt.indexed, status, reason, digit, personal)
+
+
+def _outcome(state: Runtime, meta: dict[str, Any], indexed: bool) -> tuple[str, str]:
+    """What learning made of the stored sample: the learner's decision if it comes within the configured
+    wait (the web process then adopts the new version, so the answer reads with it), else "queued"."""
+    if state.queue is None and state.learner.reference is None:  # this process learns, and cannot
+        meta.update(status=NOT_LEARNED, reason=LEARNING_OFF)
+        state.samples.write_meta(meta)
+        return NOT_LEARNED, LEARNING_OFF
+    if indexed:
+        if state.queue is not None:
+            state.queue.wake.set()
+        decided = wait_for_outcome(state.index, meta["id"], settings().learn_wait_seconds)
+        if decided is not None:
+            state.learner.sync()
+            return decided["status"], decided["reason"] or decided["status"]
+    return QUEUED, "queued: saved; the learner has not reached it yet and will learn it in order"
 
 
 def _learn_personal(state: Runtime, person: str, digit: np.ndarray, label: int, *,

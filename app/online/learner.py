@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # random wrong labels by a median 0.48 (FNN); the totals bound what many small harmful steps can add up to,
 # which accuracy on 1,000 digits alone does not see (a step that flips no canary digit still moves margins).
 LOSS_LIMITS = {"fnn_online": (0.05, 0.03), "cnn_online": (0.02, 0.015)}
+LEARNING_OFF = "no reference digits (DIGITDRAW_MNIST_DIR): learning is off"
 _REFRESH_SECONDS = 1.0
 _PUBLISH_ATTEMPTS = 5
 STEP_MULTIPLES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -192,7 +193,7 @@ class OnlineLearner:
         Any storage failure leaves the worker on its last published version: nothing half-applied.
         """
         if self.reference is None:
-            return Outcome(NOT_LEARNED, "no reference digits (DIGITDRAW_MNIST_DIR): learning is off", self.version)
+            return Outcome(NOT_LEARNED, LEARNING_OFF, self.version)
         with self._lock:
             try:
                 return self._learn(digit, label, record)

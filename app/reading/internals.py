@@ -12,18 +12,14 @@ preview is, white on black, on one scale for all 16 maps so that a weak map look
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
 from typing import Any
 
-import keras
 import numpy as np
-import tensorflow as tf
 from PIL import Image
 
-from app.nets.cnn import CNN
+from app.nets.cnn_forward import CNNForward
 from app.nets.fnn import FNN
-from app.reading.ensemble import Ensemble
+from app.reading.ensemble import DigitModel, Ensemble
 from app.reading.imaging import png_bytes, png_data_url, to_data_url
 
 TOP_UNITS = 8
@@ -34,7 +30,6 @@ _NEGATIVE = np.array([29, 78, 216], np.float32)  # the page's accent blue
 _ZERO = np.array([255, 255, 255], np.float32)
 _POSITIVE = np.array([217, 95, 2], np.float32)  # orange: far from blue for colour-blind eyes too
 
-_first_conv: weakref.WeakKeyDictionary[CNN, Callable[[tf.Tensor], tf.Tensor]] = weakref.WeakKeyDictionary()
 
 
 def diverging(values: np.ndarray, scale: float | None = None, upscale: int = 1) -> str:
@@ -52,38 +47,18 @@ def diverging(values: np.ndarray, scale: float | None = None, upscale: int = 1) 
     return png_data_url(png_bytes(Image.fromarray(pixels), optimize=True))  # sent with every internals view
 
 
-def first_conv_layer(cnn: CNN) -> keras.layers.Conv2D:
-    return next(layer for layer in cnn.model.layers if isinstance(layer, keras.layers.Conv2D))
-
-
-def _first_conv_fn(cnn: CNN) -> Callable[[tf.Tensor], tf.Tensor]:
-    """A compiled function from images to the first convolution's output (ReLU included), traced once
-    per net, as app/nets/cnn.py does for inference."""
-    found = _first_conv.get(cnn)
-    if found is None:
-        layers = cnn.model.layers
-        stop = layers.index(first_conv_layer(cnn)) + 1
-        head = layers[:stop]
-
-        def run(x: tf.Tensor) -> tf.Tensor:
-            for layer in head:
-                x = layer(x, training=False)
-            return x
-
-        found = _first_conv[cnn] = tf.function(run, input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)])
-    return found
-
-
-def feature_maps(cnn: CNN, digit: np.ndarray) -> np.ndarray:
+def feature_maps(cnn: CNNForward, digit: np.ndarray) -> np.ndarray:
     """The first convolution's activations for one 28×28 digit, shape (filters, 28, 28)."""
-    maps = _first_conv_fn(cnn)(tf.convert_to_tensor(digit[np.newaxis], tf.float32)).numpy()[0]
-    return np.moveaxis(maps, -1, 0)
+    return np.moveaxis(cnn.first_feature_maps(digit[np.newaxis])[0], -1, 0)
 
 
-def cnn_view(cnn: CNN, digit: np.ndarray) -> dict[str, Any]:
-    kernels = first_conv_layer(cnn).get_weights()[0]  # (4, 4, 1, filters)
+def cnn_view(cnn: DigitModel, digit: np.ndarray) -> dict[str, Any]:
+    """The first layer's filters and what they make of `digit`, computed in NumPy from the net's weights
+    (Keras' or the serving copy's: the same numbers, tests/test_cnn_forward.py)."""
+    net = CNNForward(cnn.get_weights())
+    kernels = net.conv1  # (4, 4, 1, filters)
     scale = float(np.abs(kernels).max())
-    maps = feature_maps(cnn, digit)
+    maps = feature_maps(net, digit)
     peaks = maps.reshape(len(maps), -1).max(axis=1)
     top = float(peaks.max())
     return {
@@ -125,9 +100,6 @@ def explain(ensemble: Ensemble, digit: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _shape(shape: Any) -> list[int]:
-    return [int(n) for n in tuple(shape)[1:]]
-
 
 def fnn_architecture(fnn: FNN) -> dict[str, Any]:
     w1, b1, w2, b2 = (fnn.params[k] for k in ("w1", "b1", "w2", "b2"))
@@ -142,35 +114,10 @@ def fnn_architecture(fnn: FNN) -> dict[str, Any]:
             "parameters": int(sum(p.size for p in fnn.params.values()))}
 
 
-def _detail(layer: keras.layers.Layer) -> str:
-    config = layer.get_config()
-    if isinstance(layer, keras.layers.Conv2D):
-        size = "×".join(map(str, config["kernel_size"]))
-        return f"{config['filters']} filters {size}, {config['padding']}, {config['activation']}"
-    if isinstance(layer, keras.layers.MaxPooling2D):
-        return "max " + "×".join(map(str, config["pool_size"]))
-    if isinstance(layer, keras.layers.Dropout):
-        return f"drop {config['rate']:.0%} while training"
-    if isinstance(layer, keras.layers.Dense):
-        activation = "logits → softmax" if config["activation"] == "linear" else config["activation"]
-        return f"{config['units']} units, {activation}"
-    if isinstance(layer, keras.layers.Reshape):
-        return "28×28 → 28×28×1"
-    if isinstance(layer, keras.layers.Flatten):
-        return "into one vector"
-    return ""
-
-
-def cnn_architecture(cnn: CNN) -> dict[str, Any]:
-    layers = [{"kind": "Input", "detail": "28×28 image", "output": [28, 28], "parameters": 0}]
-    for layer in cnn.model.layers:
-        entry = {"kind": type(layer).__name__, "detail": _detail(layer), "output": _shape(layer.output.shape),
-                 "parameters": int(layer.count_params())}
-        if isinstance(layer, keras.layers.Dense):
-            entry["learns_online"] = True
-        layers.append(entry)
+def cnn_architecture(cnn: DigitModel) -> dict[str, Any]:
+    layers = CNNForward(cnn.get_weights()).layers()
     return {"name": "cnn", "title": "Convolutional net (Keras)", "layers": layers,
-            "parameters": int(cnn.model.count_params())}
+            "parameters": sum(layer["parameters"] for layer in layers)}
 
 
 def card_figures(card: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ Normalised as app/samples/stats.py does: a missing source counts as "correction"
 from __future__ import annotations
 
 import bisect
+import logging
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -32,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import filelock
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
@@ -68,7 +70,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 NAMES = (*MODEL_NAMES, "shown")  # the prequential series, each with hit_/right_/seen_ columns
 NOT_RECOGNISED = 10  # label_counts.shown when nothing was shown (the confusion matrix's last column)
 BUSY_TIMEOUT_MS = 10_000  # a SQLite writer waits this long for another one before giving up
+log = logging.getLogger(__name__)
 WRITE_LOCK = 0x64696769  # PostgreSQL advisory lock key serialising index writers ("digi")
+LEARNER_LOCK = 0x6C65726E  # held by the one learner process ("lern")
 CHUNK = 500  # ids per IN (...) lookup: well below every backend's parameter limit
 STREAM_ROWS = 1_000  # rows per fetch when streaming an export
 
@@ -396,6 +400,24 @@ class SampleIndex:
         with self.writing() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
+
+    @contextmanager
+    def learner_lock(self) -> Iterator[None]:
+        """Held by the learner for as long as it runs, so a second learner waits instead of racing it: an
+        advisory lock on PostgreSQL (any host), a file lock beside the SQLite database (one machine)."""
+        if self.backend == "postgresql":
+            with self.engine.connect() as conn:
+                log.info("waiting for the learner lock")
+                conn.execute(select(func.pg_advisory_lock(LEARNER_LOCK)))
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(select(func.pg_advisory_unlock(LEARNER_LOCK)))
+                    conn.commit()
+        else:
+            with filelock.FileLock(f"{self.url.database}.learner.lock"):
+                yield
 
     def healthy(self) -> bool:
         """Whether the database answers (for /api/health and a fallback to storage)."""

@@ -96,7 +96,7 @@ class SampleStore:
         self.storage = storage
         self.spool = spool
         self.index = index
-        self._unindexed: dict[str, dict[str, Any]] = {}  # id → latest meta the index missed
+        self._unindexed: dict[str, str] = {}  # id → JSON key of each sample the index missed
         self._lock = threading.Lock()
 
     def _put(self, key: str, data: bytes, content_type: str) -> bool | str:
@@ -117,13 +117,12 @@ class SampleStore:
         self.spool.put(key, data, content_type)
         return "spooled"
 
-    def add(self, png: bytes, meta: dict[str, Any]) -> dict[str, Any]:
+    def add(self, png: bytes, meta: dict[str, Any]) -> tuple[dict[str, Any], Receipt]:
         """Store the drawing durably, then index it; returns the metadata with its id and time filled in."""
         now = datetime.now(UTC)
         meta = {"id": new_id(now), "created": now.isoformat(timespec="milliseconds"), **meta}
         self._put(sample_key(meta, "png"), png, "image/png")
-        self.write_meta(meta)
-        return meta
+        return meta, self.write_meta(meta)
 
     def write_meta(self, meta: dict[str, Any]) -> Receipt:
         """Store the sample's JSON (the record), then its index row."""
@@ -132,35 +131,43 @@ class SampleStore:
         return Receipt(stored, self.index_meta(meta))
 
     def index_meta(self, meta: dict[str, Any]) -> bool:
-        """Put the sample, and any the index missed before, in the index; False when it cannot be written."""
+        """Put the sample in the index; False when the database cannot be written now (a retry will)."""
         if self.index is None:
             return True
-        with self._lock:
-            self._unindexed[meta["id"]] = meta
-            waiting = list(self._unindexed.values())
         try:
-            self.index.put_many(waiting)
+            self.index.put_many([meta])
         except SQLAlchemyError as error:
-            log.warning("sample index unavailable: the sample is stored, indexing later",
-                        extra={"sample_id": meta["id"], "waiting": len(waiting), "error": type(error).__name__})
             with self._lock:
-                while len(self._unindexed) > MAX_UNINDEXED:  # the oldest go to reindex
+                self._unindexed[meta["id"]] = sample_key(meta, "json")
+                while len(self._unindexed) > MAX_UNINDEXED:  # the oldest are left to reindex
                     del self._unindexed[next(iter(self._unindexed))]
+                waiting = len(self._unindexed)
+            log.warning("sample index unavailable: the sample is stored, indexing later",
+                        extra={"sample_id": meta["id"], "waiting": waiting, "error": type(error).__name__})
             return False
-        with self._lock:
-            for done in waiting:
-                if self._unindexed.get(done["id"]) is done:
-                    del self._unindexed[done["id"]]
         return True
 
     def retry_index(self) -> int:
         """Index what the database missed while it was down (the background flusher calls this); returns
-        how many samples are still waiting."""
+        how many samples are still waiting.
+
+        Each is read again from storage, the record: by now another process (the learner) may have written
+        a newer state of it, which a copy kept from the failed write would overwrite.
+        """
         with self._lock:
-            waiting = list(self._unindexed.values())
-        if waiting:
-            self.index_meta(waiting[-1])
+            waiting = dict(self._unindexed)
+        if not waiting:
+            return 0
+        fresh = [json.loads(data) for _, data in fetch_many(self.storage, waiting.values()) if data is not None]
+        try:
+            if fresh:
+                self.index.put_many(fresh)
+        except SQLAlchemyError:
+            return len(waiting)
         with self._lock:
+            for meta in fresh:
+                if self._unindexed.get(meta["id"]) == waiting[meta["id"]]:
+                    del self._unindexed[meta["id"]]
             return len(self._unindexed)
 
     def flush(self) -> int:

@@ -102,6 +102,7 @@ def correct() -> ResponseReturnValue:
         stored=learned.stored,
         indexed=learned.indexed,
         learned=learned.learned,
+        status=learned.status,
         reason=learned.reason,
         model_version=dict(state.ensemble.versions),
         after=answer(state, learned.digit, learned.personal),

@@ -387,6 +387,9 @@ class CorrectResponse(Closed):
     indexed: bool = Field(description="false when the sample index (the database) could not be written: the sample "
                                       "is stored all the same, and indexed later (or by `flask reindex`).")
     learned: bool
+    status: Literal["learned", "quarantined", "not_learned", "queued"] = Field(
+        description="What learning made of it: `queued` when the learner has not reached it within the wait "
+                    "(DIGITDRAW_LEARN_WAIT_SECONDS); it is saved and will be learned in order.")
     reason: str = Field(min_length=1, description="`learned`, or why the nets did not learn from it.")
     model_version: ModelVersion
     after: Prediction

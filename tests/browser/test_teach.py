@@ -241,7 +241,8 @@ def recording(sent: list, **fulfil):
 def correction(stored, learned, reason):
     after = learned_after() if learned else PREDICTION
     return canned(CorrectResponse, {"sample_id": "20261123T195301123456Z-1a2b3c4d", "stored": stored, "indexed": True,
-                                    "learned": learned, "reason": reason, "model_version": after["model_version"],
+                                    "learned": learned, "status": "learned" if learned else "not_learned",
+                                    "reason": reason, "model_version": after["model_version"],
                                     "after": after})
 
 

@@ -1,0 +1,128 @@
+"""The learning queue: corrections wait in the sample index as `pending` and one learner takes them in order.
+
+Training inside the correction request made every web worker carry TensorFlow and the whole learning
+state, made predictions wait behind gradient steps, and had the workers race for the manifest. Here
+the request only stores the drawing and its index row; the learner — the one writer of versions,
+either its own process (`flask --app app learn`, the Procfile's `learner:`) or a thread of a single
+process — takes the oldest pending sample, reads its drawing back from storage, takes exactly the
+guarded step `OnlineLearner.learn` takes, publishes the version (which records the sample's id) and
+rewrites the sample's status. One writer gives one order of updates by construction.
+
+A sample is never learned twice: after a crash between publishing a version and rewriting the
+sample's status, the version's record names the sample, so the restarted learner marks it learned
+without stepping again. After a `kill -9` it resumes at the oldest pending sample.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.online.learner import OnlineLearner, Outcome
+from app.reading.imaging import DrawingError, ink_map, normalise, open_image
+from app.samples.index import SampleIndex
+from app.samples.storage import NotFound, StorageError
+from app.samples.store import LEARNED, NOT_LEARNED, PENDING, SampleStore
+
+log = logging.getLogger(__name__)
+
+FIRST_IDLE_SECONDS = 0.01  # an empty queue is looked at again soon, then less and less often, up to max_idle
+RETRY_SECONDS = 1.0  # after storage or the index failed: the sample stays first in the queue
+
+
+class LearningQueue:
+    """Takes pending samples from the index, oldest first, and learns from each exactly once."""
+
+    def __init__(self, learner: OnlineLearner, samples: SampleStore, index: SampleIndex) -> None:
+        self.learner = learner
+        self.samples = samples
+        self.index = index
+        self.wake = threading.Event()  # set by a correction in this process, so a thread learner starts at once
+
+    def learn_next(self) -> bool:
+        """Learn from the oldest pending sample; False when there is none (or it cannot be read yet)."""
+        found = self.index.pending(limit=1)
+        if not found:
+            return False
+        row = found[0]
+        try:
+            meta = json.loads(self.samples.storage.get(row["json_key"]))
+            png = self.samples.storage.get(row["png_key"])
+        except NotFound:  # spooled on a web host while S3 was down, or deleted: not in storage yet
+            log.info("pending sample not in storage yet", extra={"sample_id": row["id"]})
+            return False
+        outcome = self._already_learned(row["id"]) or self._learn(meta, png)
+        meta.update(status=outcome.status, reason=outcome.reason,
+                    learned_version=outcome.version if outcome.learned else None)
+        self.samples.write_meta(meta)
+        return True
+
+    def _already_learned(self, sample_id: str) -> Outcome | None:
+        """The outcome of a step published before a crash kept the sample's status from being rewritten."""
+        manifest = self.learner.versions.read()
+        record = next((r for r in reversed(manifest.versions) if r.get("sample_id") == sample_id), None)
+        if record is None:
+            return None
+        log.warning("sample was learned before a restart; not learning it twice", extra={"sample_id": sample_id})
+        return Outcome(LEARNED, "learned", record["version"])
+
+    def _learn(self, meta: dict, png: bytes) -> Outcome:
+        try:
+            digit = normalise(ink_map(open_image(png)))
+        except DrawingError as error:  # stored drawings were read once already; a damaged one is not retried
+            return Outcome(NOT_LEARNED, f"the stored drawing cannot be read: {error.message}", self.learner.version)
+        record = {"sample_id": meta["id"], "label": meta["label"], "public": bool(meta.get("consent"))}
+        return self.learner.learn(digit, meta["label"], record)
+
+    def run(self, stop: threading.Event, max_idle: float = 0.2) -> None:
+        """Learn until `stop` is set: the learner process's and the learner thread's loop.
+
+        A correction made in this process wakes it at once (`wake`); otherwise an idle learner looks at
+        the index at most every `max_idle` seconds, which bounds how long a correction made elsewhere waits.
+        It first takes the index's learner lock, so that of all the learners started (a process, or a thread
+        in each of several workers) exactly one learns and the others stand by.
+        """
+        with self.index.learner_lock():
+            self.learner.sync()  # a learner that stood by starts from what the last one published
+            log.info("learner started", extra={"version": self.learner.version})
+            self._loop(stop, max_idle)
+
+    def _loop(self, stop: threading.Event, max_idle: float) -> None:
+        idle = FIRST_IDLE_SECONDS
+        while not stop.is_set():
+            try:
+                busy = self.learn_next()
+            except (StorageError, SQLAlchemyError, OSError) as error:
+                log.warning("learner waiting for storage or the index", extra={"error": type(error).__name__})
+                stop.wait(RETRY_SECONDS)
+                continue
+            except Exception:  # keep learning whatever one sample did; it stays pending for the next round
+                log.exception("learning step failed")
+                stop.wait(RETRY_SECONDS)
+                continue
+            if busy:
+                idle = FIRST_IDLE_SECONDS
+                continue
+            idle = FIRST_IDLE_SECONDS if self.wake.wait(idle) else min(idle * 2, max_idle)
+            self.wake.clear()
+
+
+def wait_for_outcome(index: SampleIndex, sample_id: str, seconds: float) -> dict[str, Any] | None:
+    """The sample's index row once learning has decided (None if it has not within `seconds`): what a
+    correction request waits for before it answers. Polls the index, quickly at first."""
+    deadline = time.monotonic() + seconds
+    delay = 0.002
+    while True:
+        found = index.get(sample_id)
+        if found is not None and found["status"] != PENDING:
+            return found
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 0.05)

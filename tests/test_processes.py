@@ -1,0 +1,144 @@
+"""Learning off the request path: web processes that import no TensorFlow, and one learner that takes
+corrections from the index in order, exactly once each, across a learner that is down or killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.config import ROOT
+from app.offline import pendigits
+from app.online.versions import VersionStore
+from app.reading.imaging import ink_map, normalise, open_image
+from app.runtime import runtime
+from app.samples.storage import LocalStorage
+from tests.conftest import SHARED
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def drawings(pen_digits) -> list[tuple[int, str]]:
+    digits = pendigits.held_out(pen_digits)[:8]
+    return [(d.label, pendigits.data_url(image)) for d, image in pendigits.canvas_drawings(digits)]
+
+
+def _environment(data_dir: Path) -> dict[str, str]:
+    return {**os.environ, "DIGITDRAW_LEARNER": "process", "DIGITDRAW_DATA_DIR": str(data_dir),
+            "DIGITDRAW_MNIST_DIR": str(SHARED / "mnist"),
+            "DIGITDRAW_MODEL_DIR": str(ROOT / "models"), "DIGITDRAW_TF_THREADS": "1"}
+
+
+def _learner(data_dir: Path) -> subprocess.Popen:
+    """`flask --app app learn`, as the Procfile's learner: runs it."""
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "learn"], cwd=ROOT,
+                            env=_environment(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _settled(app, count: int, timeout: float = 120.0) -> list[dict]:
+    """Every sample's index row once the learner has decided on all `count` of them."""
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        index = runtime().index
+        while time.monotonic() < deadline:
+            rows = [index.get(i) for i in index.ids()]
+            if len(rows) == count and all(row["status"] != "pending" for row in rows):
+                return rows
+            time.sleep(0.2)
+    raise AssertionError("the learner did not settle every sample")
+
+
+def test_a_web_process_serves_without_tensorflow(tmp_path, drawings):
+    script = ("import sys; from app import create_app; app = create_app({'RATE_LIMIT': '1000/second'}); "
+              "c = app.test_client(); "
+              f"r = c.post('/api/predict', json={{'image': {drawings[0][1]!r}}}); "
+              "print(r.status_code, r.get_json()['answer'], 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    found = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                           env={**_environment(tmp_path), "DIGITDRAW_LEARNER": "process"}, check=True)
+    assert found.stdout.split() == ["200", str(drawings[0][0]), "False", "False"]
+
+
+def test_corrections_wait_in_the_queue_for_the_learner_and_are_learned_in_order(make_app, tmp_path, drawings):
+    app = make_app(DATA_DIR=tmp_path / "var", MNIST_DIR=SHARED / "mnist", LEARNER="process", LEARN_WAIT_SECONDS=0.3)
+    client = app.test_client()
+    queued = []
+    for label, url in drawings[:3]:  # no learner running: saved, answered at once, not lost
+        reply = client.post("/api/correct", json={"image": url, "label": label}).get_json()
+        assert (reply["stored"], reply["learned"], reply["status"]) == (True, False, "queued")
+        queued.append(reply["sample_id"])
+
+    learner = _learner(tmp_path / "var")
+    try:
+        rows = _settled(app, 3)
+        assert [row["status"] for row in rows] == ["learned"] * 3
+        with app.app_context():
+            versions = runtime().learner.versions.read().versions
+        assert [v["sample_id"] for v in versions] == queued  # learned in arrival order, never twice
+        assert [row["learned_version"] for row in rows] == [1, 2, 3]
+        live = client.post("/api/correct", json={"image": drawings[3][1], "label": drawings[3][0]}).get_json()
+        deadline = time.monotonic() + 60
+        while live["status"] == "queued" and time.monotonic() < deadline:  # the learner is warm now
+            live = client.post("/api/correct", json={"image": drawings[3][1], "label": drawings[3][0]}).get_json()
+        assert live["learned"] is True and live["model_version"]["cnn_online"] == live["after"]["model_version"][
+            "cnn_online"] >= 4
+    finally:
+        learner.terminate()
+        learner.wait(timeout=30)
+    stored = [json.loads(p.read_text()) for p in (tmp_path / "var" / "samples").rglob("*.json")]
+    assert {m["id"] for m in stored} >= set(queued) and all(m["status"] == "learned" for m in stored)
+
+
+def test_a_killed_learner_resumes_at_the_oldest_pending_sample_and_learns_nothing_twice(make_app, tmp_path,
+                                                                                        drawings):
+    app = make_app(DATA_DIR=tmp_path / "var", MNIST_DIR=SHARED / "mnist", LEARNER="process", LEARN_WAIT_SECONDS=0)
+    client = app.test_client()
+    for label, url in drawings:
+        assert client.post("/api/correct", json={"image": url, "label": label}).get_json()["status"] == "queued"
+    learner = _learner(tmp_path / "var")
+    with app.app_context():
+        index = runtime().index
+        while len(index.pending(100)) > len(drawings) - 2:  # kill -9 as soon as it has learned two
+            assert learner.poll() is None
+            time.sleep(0.005)
+        learner.send_signal(signal.SIGKILL)
+        learner.wait(timeout=30)
+        left = len(index.pending(100))
+    assert 0 < left <= len(drawings) - 2  # killed mid-queue
+    learner = _learner(tmp_path / "var")
+    try:
+        rows = _settled(app, len(drawings))
+    finally:
+        learner.terminate()
+        learner.wait(timeout=30)
+    versions = VersionStore(LocalStorage(tmp_path / "var"), keep=50).read().versions
+    assert [row["status"] for row in rows] == ["learned"] * len(drawings)
+    assert [v["sample_id"] for v in versions] == [row["id"] for row in rows]  # each once, in arrival order
+    assert [row["learned_version"] for row in rows] == [v["version"] for v in versions]
+
+
+def test_a_step_published_before_a_crash_is_not_taken_again(make_app, tmp_path, drawings):
+    """The learner died after publishing a version and before rewriting the sample's status."""
+    app = make_app(DATA_DIR=tmp_path / "var", MNIST_DIR=SHARED / "mnist", LEARNER="process", LEARN_WAIT_SECONDS=0)
+    client = app.test_client()
+    label, url = drawings[0]
+    sample_id = client.post("/api/correct", json={"image": url, "label": label}).get_json()["sample_id"]
+    with app.app_context():
+        from app.config import settings
+        from app.runtime import learning_queue, reference_digits
+
+        state = runtime()
+        queue = learning_queue(settings(), state.samples.storage, state.samples, state.index,
+                               reference_digits(settings()))
+        row = state.index.pending()[0]
+        digit = normalise(ink_map(open_image(state.samples.storage.get(row["png_key"]))))
+        queue.learner.learn(digit, label, {"sample_id": sample_id, "label": label, "public": False})  # then: crash
+        assert queue.learn_next() is True
+        assert len(queue.learner.versions.read().versions) == 1  # no second step
+        assert state.index.get(sample_id)["status"] == "learned" and state.index.pending() == []

@@ -13,8 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings
 from app.nets.cnn import configure_threads
-from app.online.learner import OnlineLearner, ReferenceDigits
+from app.online.learner import OnlineLearner
 from app.online.personal import People
+from app.online.reference import ReferenceDigits, ReferenceUnavailable
 from app.online.versions import VersionStore
 from app.reading.ensemble import Ensemble
 from app.reading.model_files import load_shipped, shipped_exist
@@ -49,16 +50,14 @@ def start(app: Flask, settings: Settings) -> None:
     fnn, cnn = load_shipped(settings.model_dir)
     ensemble = Ensemble.from_shipped(fnn, cnn)
     storage = storage_from_settings(settings)
-    available = ReferenceDigits.available(settings.mnist_dir)
-    reference = ReferenceDigits.from_mnist(settings.mnist_dir) if available else None
-    if reference is None:
-        log.warning("no MNIST reference digits: online learning is off", extra={"mnist_dir": str(settings.mnist_dir)})
+    reference, off_reason = reference_digits(settings)
     learner = OnlineLearner(
         ensemble,
         VersionStore(storage, settings.keep_versions),
         reference,
         {"fnn_online": settings.fnn_learning_rate, "cnn_online": settings.cnn_learning_rate},
         settings.guard_margin,
+        off_reason=off_reason,
     )
     try:
         learner.sync()
@@ -72,6 +71,21 @@ def start(app: Flask, settings: Settings) -> None:
     people = People(storage, *cnn.output_layer(), shipped=hashlib.sha256(cnn.to_bytes()).hexdigest()[:16])
     app.extensions[_KEY] = Runtime(ensemble, learner, samples, people, index)
     log.info("models loaded", extra={"model_dir": str(settings.model_dir), "storage": repr(storage)})
+
+
+def reference_digits(settings: Settings) -> tuple[ReferenceDigits | None, str]:
+    """The learner's canary and replay digits, or none and why: learning is off then, and says so (log,
+    /api/health, each correction), instead of failing the start — reading and storing still work. The reason
+    is only read while the digits are none."""
+    if not settings.learning:
+        log.info("online learning is turned off (DIGITDRAW_LEARNING)")
+        return None, "learning is turned off on this server"
+    try:
+        return ReferenceDigits.load(settings.model_dir), ""
+    except ReferenceUnavailable as error:
+        log.error("online learning is off: the reference digits were refused",
+                  extra={"model_dir": str(settings.model_dir), "error": str(error)})
+        return None, f"learning is off on this server: {error}"
 
 
 def sample_store(settings: Settings, storage: Storage, index: SampleIndex) -> SampleStore:

@@ -555,7 +555,7 @@ class Stats(Closed):
     per_digit: list[DigitCounts] = Field(min_length=10, max_length=10)
     confusion: Confusion
     versions: Versions
-    learning: bool = Field(description="false when this server cannot learn (no MNIST reference digits).")
+    learning: bool = Field(description="false when this server cannot learn (turned off, or bad reference digits).")
 
 
 class SampleItem(Closed):

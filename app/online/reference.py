@@ -1,6 +1,6 @@
 """The MNIST digits the online learner checks itself against (canary) and rehearses with (replay).
 
-They ship beside the weights as `models/reference-digits.npz` (about 1.5 MB), so that learning runs
+They ship beside the weights as `models/reference-digits.npz` (0.97 MB), so that learning runs
 wherever the app is deployed, without MNIST or a network: before, a server without the MNIST IDX
 files served with learning silently off. `flask --app app reference` picks them from MNIST with a
 fixed seed and writes the file byte for byte the same each time; its SHA-256 is recorded in
@@ -34,6 +34,7 @@ class ReferenceUnavailable(RuntimeError):
 
 
 def sha256(path: Path) -> str:
+    """A file's SHA-256 as the model card records it (weights and reference digits alike)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -57,6 +58,7 @@ class ReferenceDigits:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ReferenceDigits:
+        """From the stored uint8 arrays to what the nets read (stored small, read as MNIST's loader gives)."""
         return cls(*(arrays[name].astype(np.float32) / 255.0 if name.endswith("_x") else arrays[name].astype(np.int64)
                      for name in _ARRAYS))
 

@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     # the sample index: Heroku's DATABASE_URL (postgres://… accepted); empty = SQLite in data_dir
     database_url: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("DATABASE_URL",
                                                                                  "DIGITDRAW_DATABASE_URL"))
-    mnist_dir: Path = ROOT / "data" / "mnist"  # reference digits for the learning guard and replay
+    # online learning from corrections (its reference digits ship in model_dir); false: corrections are only stored
+    learning: bool = True
     admin_token: SecretStr = SecretStr("")
     # hashes client identities; a random one per process when unset, so hashes cannot be joined across restarts
     client_salt: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(16)))

@@ -12,9 +12,10 @@ from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings
-from app.online.learner import OnlineLearner, ReferenceDigits
+from app.online.learner import OnlineLearner
 from app.online.personal import People
 from app.online.queue import LearningQueue
+from app.online.reference import ReferenceDigits, ReferenceUnavailable
 from app.online.versions import VersionStore
 from app.reading.ensemble import Ensemble
 from app.reading.model_files import load_for_serving, load_shipped, shipped_exist
@@ -42,8 +43,8 @@ class Runtime:
     queue: LearningQueue | None  # the learner thread's queue, when this process learns (learner = "thread")
 
 
-def online_learner(settings: Settings, ensemble: Ensemble, storage: Storage,
-                   reference: ReferenceDigits | None) -> OnlineLearner:
+def online_learner(settings: Settings, ensemble: Ensemble, storage: Storage, reference: ReferenceDigits | None,
+                   off_reason: str) -> OnlineLearner:
     """An online learner over `ensemble`, on the current version (the shipped weights if storage is down)."""
     learner = OnlineLearner(
         ensemble,
@@ -51,19 +52,13 @@ def online_learner(settings: Settings, ensemble: Ensemble, storage: Storage,
         reference,
         {"fnn_online": settings.fnn_learning_rate, "cnn_online": settings.cnn_learning_rate},
         settings.guard_margin,
+        off_reason=off_reason,
     )
     try:
         learner.sync()
     except StorageError:
         log.exception("could not read the current online version; starting from the shipped weights")
     return learner
-
-
-def reference_digits(settings: Settings) -> ReferenceDigits | None:
-    if ReferenceDigits.available(settings.mnist_dir):
-        return ReferenceDigits.from_mnist(settings.mnist_dir)
-    log.warning("no MNIST reference digits: online learning is off", extra={"mnist_dir": str(settings.mnist_dir)})
-    return None
 
 
 def learning_queue(settings: Settings, storage: Storage, samples: SampleStore, index: SampleIndex,
@@ -73,7 +68,8 @@ def learning_queue(settings: Settings, storage: Storage, samples: SampleStore, i
 
     configure_threads(settings.tf_threads)
     fnn, cnn = load_shipped(settings.model_dir)
-    return LearningQueue(online_learner(settings, Ensemble.from_shipped(fnn, cnn), storage, reference), samples, index)
+    learner = online_learner(settings, Ensemble.from_shipped(fnn, cnn), storage, reference, "")
+    return LearningQueue(learner, samples, index)
 
 
 def start(app: Flask, settings: Settings) -> None:
@@ -84,8 +80,8 @@ def start(app: Flask, settings: Settings) -> None:
     fnn, cnn = load_for_serving(settings.model_dir)
     ensemble = Ensemble.from_shipped(fnn, cnn)
     storage = storage_from_settings(settings)
-    reference = reference_digits(settings)
-    learner = online_learner(settings, ensemble, storage, reference)
+    reference, off_reason = reference_digits(settings)
+    learner = online_learner(settings, ensemble, storage, reference, off_reason)
     index = SampleIndex(settings.index_url())
     samples = sample_store(settings, storage, index)
     _check_index(samples, index)
@@ -101,6 +97,21 @@ def start(app: Flask, settings: Settings) -> None:
     app.extensions[_KEY] = Runtime(ensemble, learner, samples, people, index, queue)
     log.info("models loaded", extra={"model_dir": str(settings.model_dir), "storage": repr(storage),
                                      "learner": settings.learner})
+
+
+def reference_digits(settings: Settings) -> tuple[ReferenceDigits | None, str]:
+    """The learner's canary and replay digits, or none and why: learning is off then, and says so (log,
+    /api/health, each correction), instead of failing the start — reading and storing still work. The reason
+    is only read while the digits are none."""
+    if not settings.learning:
+        log.info("online learning is turned off (DIGITDRAW_LEARNING)")
+        return None, "learning is turned off on this server"
+    try:
+        return ReferenceDigits.load(settings.model_dir), ""
+    except ReferenceUnavailable as error:
+        log.error("online learning is off: the reference digits were refused",
+                  extra={"model_dir": str(settings.model_dir), "error": str(error)})
+        return None, f"learning is off on this server: {error}"
 
 
 def sample_store(settings: Settings, storage: Storage, index: SampleIndex) -> SampleStore:

@@ -81,7 +81,7 @@ def main() -> None:
 
     data = mnist.load(SHARED / "mnist")
     with tempfile.TemporaryDirectory() as var:
-        app = create_app({"DATA_DIR": var, "MNIST_DIR": SHARED / "mnist"})
+        app = create_app({"DATA_DIR": var})
         client = app.test_client()
         before = mnist_accuracy(app, data)
         wrong = fixed = learned = 0

@@ -165,7 +165,6 @@ def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, 
         env = {**os.environ, "AWS_ENDPOINT_URL": proxy.endpoint, "AWS_ACCESS_KEY_ID": "soak",
                "AWS_SECRET_ACCESS_KEY": "soak", "AWS_DEFAULT_REGION": "us-east-1",
                "DIGITDRAW_S3_BUCKET": BUCKET, "DIGITDRAW_S3_PREFIX": prefix, "DIGITDRAW_DATA_DIR": var,
-               "DIGITDRAW_MNIST_DIR": str(ROOT.parent / "shared" / "mnist"),
                "DIGITDRAW_RATE_LIMIT": "1000000/minute", "DIGITDRAW_LOG_LEVEL": "WARNING"}
         server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{app_port}",
                                    "--timeout", "120", "app:create_app()"], cwd=ROOT, env=env,

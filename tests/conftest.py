@@ -26,7 +26,7 @@ MakeApp = Callable[..., Flask]
 @pytest.fixture(scope="session")
 def make_app(tmp_path_factory: pytest.TempPathFactory) -> MakeApp:
     """`make_app(**config)`: an app on the committed weights with a fresh data folder (unless DATA_DIR is
-    given) and no rate limit; other settings (MNIST_DIR, ADMIN_TOKEN, …) by upper-case name, as create_app.
+    given) and no rate limit; other settings (LEARNING, ADMIN_TOKEN, …) by upper-case name, as create_app.
 
     Session-scoped, so that session and module fixtures can build their apps with it too.
     """

@@ -61,7 +61,8 @@ def test_not_recognised_scribble_answers_null(client):
 def test_health(client):
     response = client.get("/api/health")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "model_version": {"fnn_online": 0, "cnn_online": 0}}
+    assert response.get_json() == {"status": "ok", "learning": {"on": True, "reason": None},
+                                   "model_version": {"fnn_online": 0, "cnn_online": 0}}
 
 
 @pytest.mark.parametrize(

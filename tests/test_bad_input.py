@@ -29,8 +29,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def hostile_app(make_app, data_dir: Path) -> Iterator[Flask]:
-    """Learning off (no MNIST: fast), the admin API on so rollback's body is reached."""
-    yield make_app(DATA_DIR=data_dir, MNIST_DIR=data_dir / "none", ADMIN_TOKEN=TOKEN)
+    """Learning off (fast), the admin API on so rollback's body is reached."""
+    yield make_app(DATA_DIR=data_dir, LEARNING=False, ADMIN_TOKEN=TOKEN)
 
 
 def _refused(response, code: str, status: int = 400) -> None:

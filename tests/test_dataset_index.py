@@ -51,7 +51,7 @@ def _snapshot(index: SampleIndex) -> dict:
 
 
 def test_every_read_path_answers_from_the_index(make_app, tmp_path, drawings):
-    app = make_app(DATA_DIR=tmp_path / "var", ADMIN_TOKEN=TOKEN, MNIST_DIR=tmp_path / "none")
+    app = make_app(DATA_DIR=tmp_path / "var", ADMIN_TOKEN=TOKEN, LEARNING=False)
     client = app.test_client()
     replies = _correct(client, drawings[:6])
     assert all(reply["indexed"] is True for reply in replies)
@@ -75,7 +75,7 @@ def test_every_read_path_answers_from_the_index(make_app, tmp_path, drawings):
 
 
 def test_pages_walk_by_cursor_as_by_number(make_app, tmp_path, drawings):
-    client = make_app(DATA_DIR=tmp_path / "var", MNIST_DIR=tmp_path / "none").test_client()
+    client = make_app(DATA_DIR=tmp_path / "var", LEARNING=False).test_client()
     _correct(client, drawings, consent=lambda i: True)
     numbered = client.get("/api/samples").get_json()
     assert numbered["next"] is None and numbered["total"] == len(drawings)  # one page of 24 holds them all
@@ -87,7 +87,7 @@ def test_pages_walk_by_cursor_as_by_number(make_app, tmp_path, drawings):
 
 
 def test_reindex_from_a_local_folder_reproduces_the_index(make_app, tmp_path, drawings):
-    app = make_app(DATA_DIR=tmp_path / "var", ADMIN_TOKEN=TOKEN, MNIST_DIR=tmp_path / "none")
+    app = make_app(DATA_DIR=tmp_path / "var", ADMIN_TOKEN=TOKEN, LEARNING=False)
     client = app.test_client()
     replies = _correct(client, drawings)
     assert client.delete(f"/api/samples/{replies[1]['sample_id']}", headers=ADMIN).status_code == 200
@@ -108,7 +108,7 @@ def test_reindex_from_s3_into_postgresql_reproduces_the_index(make_app, tmp_path
     for name, value in {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "test",
                         "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
-    app = make_app(DATA_DIR=tmp_path / "var", MNIST_DIR=tmp_path / "none", S3_BUCKET=BUCKET, S3_PREFIX=s3_prefix)
+    app = make_app(DATA_DIR=tmp_path / "var", LEARNING=False, S3_BUCKET=BUCKET, S3_PREFIX=s3_prefix)
     _correct(app.test_client(), drawings)
     with app.app_context():
         live = _snapshot(runtime().index)  # SQLite in the data folder
@@ -121,7 +121,7 @@ def test_reindex_from_s3_into_postgresql_reproduces_the_index(make_app, tmp_path
 
 
 def test_a_crash_between_storage_and_index_is_repaired_by_reindex(make_app, tmp_path, drawings):
-    app = make_app(DATA_DIR=tmp_path / "var", MNIST_DIR=tmp_path / "none")
+    app = make_app(DATA_DIR=tmp_path / "var", LEARNING=False)
     client = app.test_client()
     _correct(client, drawings[:3])
     # a process that stored two samples and died before indexing them: storage has them, the index does not
@@ -143,7 +143,7 @@ def test_corrections_while_the_database_is_down_lose_nothing(make_app, tmp_path,
     database = pg_server.rsplit(":", 1)[1].split("/", 1)[0]
     proxy = FlakyProxy(int(database))
     url = f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres"
-    app = make_app(DATA_DIR=tmp_path / "var", MNIST_DIR=tmp_path / "none", DATABASE_URL=url, ADMIN_TOKEN=TOKEN)
+    app = make_app(DATA_DIR=tmp_path / "var", LEARNING=False, DATABASE_URL=url, ADMIN_TOKEN=TOKEN)
     client = app.test_client()
     before = _correct(client, drawings[:2])
     assert all(reply["indexed"] for reply in before)

@@ -18,15 +18,14 @@ from app.config import ROOT
 from app.offline import pendigits
 from app.samples.storage import LocalStorage
 from app.samples.store import SampleStore
-from tests.conftest import SHARED
 
 TOKEN = "insight-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 COUNT = 30
 
 
-# learning off (no MNIST reference digits) unless a test asks for it: corrections are then stored only, fast
-QUICK = {"ADMIN_TOKEN": TOKEN, "MNIST_DIR": SHARED / "no-mnist"}  # no such folder
+# learning off unless a test asks for it: corrections are then stored only, fast
+QUICK = {"ADMIN_TOKEN": TOKEN, "LEARNING": False}
 
 
 def _png(image: Image.Image) -> bytes:
@@ -376,9 +375,8 @@ def test_architecture_counts_parameters_from_the_nets(client):
 # with learning on: versions and their canary
 
 
-@pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="needs the MNIST reference digits")
 def test_stats_show_learned_versions_and_their_canary(make_app, tmp_path, drawings):
-    app = make_app(DATA_DIR=tmp_path / "var", **{**QUICK, "MNIST_DIR": SHARED / "mnist"})
+    app = make_app(DATA_DIR=tmp_path / "var", **{**QUICK, "LEARNING": True})
     client = app.test_client()
     learned = 0
     for label, url, _ in drawings[:2]:

@@ -15,12 +15,11 @@ from app.offline.export import load_extra
 from app.reading.imaging import preprocess
 from app.samples.storage import LocalStorage
 from app.samples.store import SampleStore
-from tests.conftest import SHARED
 
 TOKEN = "correct horse battery staple"
 
 
-LEARNING = {"MNIST_DIR": SHARED / "mnist", "ADMIN_TOKEN": TOKEN}  # learning on, admin API on
+LEARNING = {"ADMIN_TOKEN": TOKEN}  # learning on (the default), admin API on
 
 
 @pytest.fixture()

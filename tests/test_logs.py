@@ -55,7 +55,7 @@ def test_gunicorn_logs_no_client_address(tmp_path):
     """A malformed request makes gunicorn log `Invalid request from ip=…`: the address must not reach stderr."""
     port = _free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1",
-           "DIGITDRAW_DATA_DIR": str(tmp_path), "DIGITDRAW_MNIST_DIR": str(tmp_path / "no-mnist")}
+           "DIGITDRAW_DATA_DIR": str(tmp_path), "DIGITDRAW_LEARNING": "false"}
     server = subprocess.Popen([str(GUNICORN), "app:create_app()"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:

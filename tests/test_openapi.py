@@ -45,8 +45,7 @@ RESPONSE_CHECKS = [
 
 
 def _make_app(data_dir: Path, **config) -> Flask:
-    app = create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": data_dir,
-                      "MNIST_DIR": ROOT.parent / "shared" / "mnist", "ADMIN_TOKEN": TOKEN,
+    app = create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": data_dir, "ADMIN_TOKEN": TOKEN,
                       "RATE_LIMIT": UNLIMITED, "INSIGHT_RATE_LIMIT": UNLIMITED, **config})
     return app
 

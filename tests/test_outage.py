@@ -10,7 +10,6 @@ from app.offline import pendigits
 from app.runtime import runtime
 from app.samples.storage import S3Storage
 from app.samples.store import SampleStore
-from tests.conftest import SHARED
 from tests.s3server import BUCKET, FlakyProxy, moto_client
 
 
@@ -27,7 +26,7 @@ def s3_app(make_app, proxy, tmp_path, monkeypatch, s3_prefix):
         monkeypatch.setenv(name, value)
 
     def make():
-        return make_app(DATA_DIR=tmp_path / "var", MNIST_DIR=SHARED / "mnist", S3_BUCKET=BUCKET, S3_PREFIX=s3_prefix)
+        return make_app(DATA_DIR=tmp_path / "var", S3_BUCKET=BUCKET, S3_PREFIX=s3_prefix)
     return make
 
 

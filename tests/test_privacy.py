@@ -16,8 +16,6 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, PngImagePlugin
 
-from tests.conftest import SHARED
-
 TOKEN = "privacy-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 SECRET = "Jane Doe, 12 Rue de la Paix, 48.8698N 2.3311E"
@@ -25,7 +23,7 @@ SECRET = "Jane Doe, 12 Rue de la Paix, 48.8698N 2.3311E"
 
 @pytest.fixture()
 def client(make_app):
-    return make_app(MNIST_DIR=SHARED / "mnist", ADMIN_TOKEN=TOKEN).test_client()
+    return make_app(ADMIN_TOKEN=TOKEN).test_client()
 
 
 def _seven() -> Image.Image:

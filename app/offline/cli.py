@@ -1,8 +1,8 @@
-"""`flask --app app train | evaluate | export`: reproducible training, the model card's figures, the dataset."""
+"""`flask --app app train | reference | evaluate | export`: reproducible training and reference digits, the model
+card's figures, the dataset."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 import signal
@@ -21,6 +21,7 @@ from app.config import settings
 from app.offline import mnist, pendigits
 from app.offline.evaluation import ensemble_accuracies
 from app.offline.export import FORMATS, export, load_extra
+from app.online.reference import CARD_FILE, REFERENCE_FILE, ReferenceDigits, sha256
 from app.reading.ensemble import Ensemble
 from app.reading.model_files import CNN_FILE, FNN_FILE, load_shipped
 from app.runtime import learning_queue, reference_digits, sample_store
@@ -33,10 +34,6 @@ if TYPE_CHECKING:
     from app.offline.training import History
 
 VALIDATION = 5000  # the last training images, held out for the curves
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _scaled(images: np.ndarray) -> np.ndarray:
@@ -85,7 +82,8 @@ def register_commands(app: Flask) -> None:
                   help="a folder written by `export --format npz`: collected drawings to train on too")
     def train(data_dir: Path, out: Path, seed: int, fnn_epochs: int, cnn_epochs: int, pendigits_file: Path,
               extra_dir: Path | None) -> None:
-        """Train both nets on MNIST (downloaded into --data if absent) and pendigits writers 1–10."""
+        """Train both nets on MNIST (downloaded into --data if absent) and pendigits writers 1–10; write the
+        learner's reference digits beside them."""
         from app.offline.training import train_cnn, train_fnn  # Keras: web processes register this command only
 
         data = mnist.load(data_dir)
@@ -106,6 +104,7 @@ def register_commands(app: Flask) -> None:
         fnn.save(out / FNN_FILE)
         cnn.save(out / CNN_FILE)
         _plot_curves({"fnn": fnn_history, "cnn": cnn_history}, out / "training-curves.png")
+        ReferenceDigits.write(data, out)
         card = {
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": "flask " + shlex.join(sys.argv[1:]),
@@ -126,12 +125,25 @@ def register_commands(app: Flask) -> None:
                 "cnn": {"loss": cnn_history.loss, "val_accuracy": cnn_history.val_accuracy},
             },
             "accuracy": _measure(Ensemble.from_shipped(fnn, cnn), data, pen_digits),
-            "files": {name: _sha256(out / name) for name in (FNN_FILE, CNN_FILE)},
+            "files": {name: sha256(out / name) for name in (FNN_FILE, CNN_FILE, REFERENCE_FILE)},
         }
         if pendigits_file.exists():
-            card["data"]["pendigits_sha256"] = _sha256(pendigits_file)
-        (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+            card["data"]["pendigits_sha256"] = sha256(pendigits_file)
+        (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
         click.echo(json.dumps(card["accuracy"], indent=2))
+
+    @app.cli.command("reference")
+    @click.option("--data", "data_dir", default="data/mnist", type=click.Path(path_type=Path), show_default=True)
+    @click.option("--out", default="models", type=click.Path(path_type=Path, exists=True, file_okay=False),
+                  show_default=True)
+    def reference_command(data_dir: Path, out: Path) -> None:
+        """Write the learner's reference digits (MNIST, seed 0) into --out and record their SHA-256 in its card."""
+        card_path = out / CARD_FILE
+        card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        digest = ReferenceDigits.write(mnist.load(data_dir), out)
+        card.setdefault("files", {})[REFERENCE_FILE] = digest
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        click.echo(f"{out / REFERENCE_FILE}: {(out / REFERENCE_FILE).stat().st_size:,} bytes, SHA-256 {digest}")
 
     @app.cli.command("export")
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default="npz", show_default=True)
@@ -155,9 +167,9 @@ def register_commands(app: Flask) -> None:
         config = settings()
         storage = storage_from_settings(config)
         index = _index()
-        reference = reference_digits(config)
+        reference, off_reason = reference_digits(config)
         if reference is None:
-            raise click.ClickException("no reference digits: this learner could only mark corrections not learned")
+            raise click.ClickException(f"{off_reason}; a learner without its reference digits would learn nothing")
         queue = learning_queue(config, storage, sample_store(config, storage, index), index, reference)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a platform's restart: finish the step, then stop

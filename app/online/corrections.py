@@ -16,7 +16,6 @@ from typing import Any, Literal
 import numpy as np
 
 from app.config import settings
-from app.online.learner import LEARNING_OFF
 from app.online.personal import PersonalHead, person_hash
 from app.online.queue import wait_for_outcome
 from app.reading.imaging import as_png, decode_bytes, ink_map, normalise, open_image
@@ -103,10 +102,11 @@ def learn_from(state: Runtime, correction: Correction) -> Learned:
 def _outcome(state: Runtime, meta: dict[str, Any], indexed: bool) -> tuple[str, str]:
     """What learning made of the stored sample: the learner's decision if it comes within the configured
     wait (the web process then adopts the new version, so the answer reads with it), else "queued"."""
-    if state.queue is None and state.learner.reference is None:  # this process learns, and cannot
-        meta.update(status=NOT_LEARNED, reason=LEARNING_OFF)
+    off = state.learner.off_reason
+    if state.queue is None and off is not None:  # this process learns, and cannot
+        meta.update(status=NOT_LEARNED, reason=off)
         state.samples.write_meta(meta)
-        return NOT_LEARNED, LEARNING_OFF
+        return NOT_LEARNED, off
     if indexed:
         if state.queue is not None:
             state.queue.wake.set()

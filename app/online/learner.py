@@ -15,13 +15,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from app.nets.fnn import cross_entropy
-from app.offline import mnist
+from app.online.reference import ReferenceDigits
 from app.online.rehearsal import Rehearsal
 from app.online.versions import BASELINE, Conflict, Manifest, VersionStore
 from app.reading.ensemble import ONLINE, Ensemble, decide
@@ -36,38 +35,10 @@ log = logging.getLogger(__name__)
 # random wrong labels by a median 0.48 (FNN); the totals bound what many small harmful steps can add up to,
 # which accuracy on 1,000 digits alone does not see (a step that flips no canary digit still moves margins).
 LOSS_LIMITS = {"fnn_online": (0.05, 0.03), "cnn_online": (0.02, 0.015)}
-LEARNING_OFF = "no reference digits (DIGITDRAW_MNIST_DIR): learning is off"
 _REFRESH_SECONDS = 1.0
 _PUBLISH_ATTEMPTS = 5
 STEP_MULTIPLES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 _REFINEMENTS = 4  # halvings of the last doubling: the step found is within 2^(1/16) ≈ 4.4 % of the shortest
-
-
-@dataclass(frozen=True)
-class ReferenceDigits:
-    """MNIST digits the learner checks itself against (canary) and rehearses with (replay)."""
-
-    canary_x: np.ndarray
-    canary_y: np.ndarray
-    replay_x: np.ndarray
-    replay_y: np.ndarray
-
-    @classmethod
-    def from_mnist(cls, folder: Path, canary: int = 1000, replay: int = 5000, seed: int = 0) -> ReferenceDigits:
-        data = mnist.load(folder)
-        rng = np.random.default_rng(seed)
-        test = rng.choice(len(data.x_test), canary, replace=False)
-        train = rng.choice(len(data.x_train), replay, replace=False)
-        return cls(
-            data.x_test[test].astype(np.float32) / 255.0,
-            data.y_test[test],
-            data.x_train[train].astype(np.float32) / 255.0,
-            data.y_train[train],
-        )
-
-    @staticmethod
-    def available(folder: Path) -> bool:
-        return all((folder / f"{name}.gz").exists() for name in mnist.SHA256)
 
 
 @dataclass(frozen=True)
@@ -105,10 +76,13 @@ class OnlineLearner:
         margin: float,
         replay_batch: int = 64,  # MNIST digits rehearsed with each correction's 24 views
         seed: int = 0,
+        off_reason: str = "learning is off on this server",  # why, when there are no reference digits
     ) -> None:
         self.ensemble = ensemble
         self.versions = versions
         self.reference = reference
+        # said by /api/health and by every correction while this worker cannot learn; None while it can
+        self.off_reason = None if reference is not None else off_reason
         self.learning_rates = learning_rates
         self.margin = margin
         self._lock = threading.Lock()
@@ -192,8 +166,8 @@ class OnlineLearner:
 
         Any storage failure leaves the worker on its last published version: nothing half-applied.
         """
-        if self.reference is None:
-            return Outcome(NOT_LEARNED, LEARNING_OFF, self.version)
+        if self.off_reason is not None:
+            return Outcome(NOT_LEARNED, self.off_reason, self.version)
         with self._lock:
             try:
                 return self._learn(digit, label, record)

@@ -126,8 +126,11 @@ def openapi() -> ResponseReturnValue:
 @bp.get("/health")
 @contract.validate(resp=Response(HTTP_200=(schemas.Health, "Serving."), HTTP_503=MODELS_MISSING))
 def health() -> ResponseReturnValue:
-    """Liveness, and which online versions this worker serves"""
-    return jsonify(status="ok", model_version=dict(runtime().ensemble.versions))
+    """Liveness, whether corrections teach the nets here, and which online versions this worker serves"""
+    found = runtime()
+    off = found.learner.off_reason
+    return jsonify(status="ok", learning={"on": off is None, "reason": off},
+                   model_version=dict(found.ensemble.versions))
 
 
 @bp.get("/models")

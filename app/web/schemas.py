@@ -395,11 +395,20 @@ class CorrectResponse(Closed):
     after: Prediction
 
 
+class Learning(Closed):
+    """Whether corrections teach the online nets on this server, so that nobody mistakes storing for learning."""
+
+    on: bool
+    reason: str | None = Field(min_length=1, description="Why learning is off; null while it is on.")
+
+
 class Health(Closed):
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"status": "ok", "model_version": {"fnn_online": 0, "cnn_online": 0}}]})
+        {"status": "ok", "learning": {"on": True, "reason": None},
+         "model_version": {"fnn_online": 0, "cnn_online": 0}}]})
 
     status: Literal["ok"]
+    learning: Learning
     model_version: ModelVersion
 
 
@@ -549,7 +558,7 @@ class Stats(Closed):
     per_digit: list[DigitCounts] = Field(min_length=10, max_length=10)
     confusion: Confusion
     versions: Versions
-    learning: bool = Field(description="false when this server cannot learn (no MNIST reference digits).")
+    learning: bool = Field(description="false when this server cannot learn (turned off, or bad reference digits).")
 
 
 class SampleItem(Closed):

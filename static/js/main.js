@@ -5,6 +5,7 @@
  */
 import { correct, predict } from './api.js';
 import { bindConsent } from './consent.js';
+import { showIfLearningIsOff } from './learning.js';
 import { setUpPad } from './pad.js';
 import { ResultsView } from './results.js';
 import { latestOnly } from './scheduler.js';
@@ -12,7 +13,7 @@ import { drawing, toApiStrokes, toPngDataUrl } from './strokes.js';
 import { TeachPanel } from './teach.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
-const { predictUrl, correctUrl } = document.body.dataset;
+const { predictUrl, correctUrl, healthUrl } = document.body.dataset;
 const results = new ResultsView(document.querySelector('.results'));
 const consented = bindConsent(byTestId('consent'));
 
@@ -59,3 +60,4 @@ setUpPad(document, {
   keys: { digit: (_, key) => teach.pick(Number(key)) },
 });
 byTestId('predict').addEventListener('click', () => requestPrediction(performance.now()));
+showIfLearningIsOff(byTestId('learning-off'), healthUrl);

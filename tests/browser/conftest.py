@@ -26,7 +26,7 @@ from app.config import ROOT
 from app.offline.pendigits import PenDigit, held_out
 from app.samples.storage import LocalStorage
 from app.samples.store import SampleStore
-from tests.conftest import SHARED, MakeApp
+from tests.conftest import MakeApp
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -123,10 +123,10 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(make_app: MakeApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """A fresh app with its own data folder and the MNIST reference digits, so corrections are stored
-    where the test can read them and the online nets really learn."""
+    """A fresh app with its own data folder, so corrections are stored where the test can read them (and
+    the online nets really learn, from the reference digits shipped in models/)."""
     data_dir = tmp_path_factory.mktemp("site")
-    app = make_app(DATA_DIR=data_dir, MNIST_DIR=SHARED / "mnist")
+    app = make_app(DATA_DIR=data_dir)
     with serving(app) as served:
         yield Site(app, served, data_dir)
 

@@ -22,7 +22,6 @@ from PIL import Image
 from app.config import ROOT
 from app.offline import pendigits
 from tests.browser.conftest import Server, serving
-from tests.conftest import SHARED
 
 TOKEN = "browser-admin-token"
 DOCS = ROOT / "docs"
@@ -54,7 +53,7 @@ def _pick(client, pen_digits) -> list[tuple[pendigits.PenDigit, str, int | None]
 @pytest.fixture(scope="module")
 def insight(make_app, pen_digits) -> Iterator[Insight]:
     """A fresh app with learning on and an admin token; 12 drawings stored the way the page stores them."""
-    app = make_app(MNIST_DIR=SHARED / "mnist", ADMIN_TOKEN=TOKEN)
+    app = make_app(ADMIN_TOKEN=TOKEN)
     client = app.test_client()
     sent = []
     for i, (digit, url, answer) in enumerate(_pick(client, pen_digits)):

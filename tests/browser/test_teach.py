@@ -1,7 +1,7 @@
 """Teaching from the main page: Right / Wrong after an answer, the digit picker, consent, and what was stored.
 
 Every page here talks to this module's own fresh app (`site`), so each test can read exactly which
-samples its clicks stored, and the online nets really learn (the MNIST reference digits are there).
+samples its clicks stored, and the online nets really learn.
 """
 
 from __future__ import annotations

@@ -325,17 +325,19 @@ def test_internals_feature_maps_are_the_first_convolution_of_the_cnn(browse):
     """The NumPy feature maps the page shows agree with Keras's own first convolution."""
     import keras
 
+    from app.nets.cnn import CNN
     from app.nets.cnn_forward import CNNForward
     from app.reading.internals import feature_maps
     from app.runtime import runtime
 
     with browse[0].app_context():
-        cnn = runtime().ensemble.models["cnn_online"]
+        served = runtime().ensemble.models["cnn_online"]  # what the page's internals read
+    cnn = CNN.load(ROOT / "models" / "cnn.weights.h5")
     digit = np.zeros((28, 28), np.float32)
     digit[6:22, 12:16] = 1.0
     first = next(layer for layer in cnn.model.layers if isinstance(layer, keras.layers.Conv2D))
     expected = np.moveaxis(first(digit[np.newaxis, ..., np.newaxis]).numpy()[0], -1, 0)
-    assert np.allclose(feature_maps(CNNForward(cnn.get_weights()), digit), expected, atol=1e-5)
+    assert np.allclose(feature_maps(CNNForward(served.get_weights()), digit), expected, atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -360,9 +362,9 @@ def test_architecture_counts_parameters_from_the_nets(client):
         assert sum(layer["parameters"] for layer in net["layers"]) == net["parameters"]
     assert [layer["kind"] for layer in nets["cnn"]["layers"]].count("Conv2D") == 2
     assert nets["cnn"]["layers"][-1]["output"] == [10]
-    with client.application.app_context():
-        from app.runtime import runtime
-        keras_model = runtime().ensemble.models["cnn"].model
+    from app.nets.cnn import build_model
+
+    keras_model = build_model()  # the definition the page's table must describe
     assert [layer["kind"] for layer in nets["cnn"]["layers"][1:]] == [type(k).__name__ for k in keras_model.layers]
     assert [layer["output"] for layer in nets["cnn"]["layers"][1:]] == [list(k.output.shape[1:])
                                                                          for k in keras_model.layers]

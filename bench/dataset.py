@@ -94,6 +94,9 @@ def endpoints(port: int, sample_ids: list[str], count: int, target: tuple[float,
         f"/api/samples?page={deep}": lambda i: f"/api/samples?page={deep}",
         f"/api/samples?before=<page {deep}>": lambda i: f"/api/samples?before={cursor}" if cursor else "/api/samples",
         "/api/counts": lambda i: "/api/counts",
+        "/api/stats?window=1000": lambda i: "/api/stats?window=1000",
+        "/api/samples?label=3&page=200": lambda i: "/api/samples?label=3&page=200",
+        "/api/samples?misread&collection&p50": lambda i: "/api/samples?misread=true&source=collection&page=50",
     }
     if sample_ids:
         paths["/api/samples/<id>"] = lambda i: f"/api/samples/{sample_ids[i % len(sample_ids)]}"
@@ -154,6 +157,33 @@ def bulk_load(url: str, samples: list[tuple[dict[str, Any], corpus.Drawing]]) ->
     return seconds
 
 
+def in_process(url: str, newest: dict[str, Any], count: int) -> dict[str, Any]:
+    """The index's own reads, without HTTP, Flask and JSON (what the server's figures are made of), and
+    one write: the newest sample's status rewritten, as learning does after every correction."""
+    index = SampleIndex(url)
+    reads: dict[str, Callable[[], Any]] = {
+        "summary()": index.summary,
+        "page()": index.page,
+        "page(page=2000, everyone)": lambda: index.page(page=DEEP_PAGE, everyone=True),
+        "counts()": index.counts,
+    }
+    found: dict[str, Any] = {}
+    for name, read in reads.items():
+        for _ in range(WARM_UP):
+            read()
+        spent = []
+        for _ in range(count):
+            start = time.perf_counter()
+            read()
+            spent.append(time.perf_counter() - start)
+        found[name] = percentiles(spent)
+    start = time.perf_counter()
+    index.put(newest | {"status": "learned" if newest["status"] != "learned" else "pending"})
+    found["put(status rewrite)_ms"] = round((time.perf_counter() - start) * 1000, 1)
+    index.close()
+    return found
+
+
 def create_database(server: str, name: str) -> str:
     import psycopg
 
@@ -181,6 +211,7 @@ def part_index(backend: str, samples: list[tuple[dict[str, Any], corpus.Drawing]
         corpus.write_folder(data, with_blobs)
         with servers.gunicorn(app_env(data, url, mnist)) as port:
             report |= endpoints(port, public_ids(with_blobs), requests, (50, 200))
+        report["in_process"] = in_process(url, samples[-1][0], max(50, requests // 4))
         bulk_load(subset_url, with_blobs)  # what export reads: the samples it can find in storage
         env = app_env(data, subset_url, mnist)
         report["export"] = {fmt: export(env, fmt, Path(tmp) / f"export-{fmt}") for fmt in ("jsonl", "npz")}
@@ -231,6 +262,9 @@ def table(title: str, report: dict[str, Any]) -> str:
     for name, found in report["endpoints"].items():
         verdict = "ok" if found["ok"] else ("ERRORS" if found["non_200"] else "MISSED")
         lines.append(f"{name:34s} {found['p50_ms']:8.1f} {found['p99_ms']:8.1f}  {verdict}")
+    for name, found in report.get("in_process", {}).items():
+        lines.append(f"{'index.' + name:34s} " + (f"{found['p50_ms']:8.1f} {found['p99_ms']:8.1f}  in-process"
+                                                   if isinstance(found, dict) else f"{found:8.1f}  in-process"))
     runs = [("reindex", report["reindex"])] if "reindex" in report else []
     runs += [(f"export --format {fmt}", run) for fmt, run in report.get("export", {}).items()]
     for label, run in runs:

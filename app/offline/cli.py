@@ -151,8 +151,11 @@ def register_commands(app: Flask) -> None:
     def export_command(fmt: str, out: Path) -> None:
         """Write every consented stored sample (local folder or S3, as configured) as a dataset."""
         index = _index()
+        started = time.perf_counter()
         count = export(storage_from_settings(settings()), index, fmt, out)
-        click.echo(f"exported {count} samples to {out} ({fmt})")
+        seconds = time.perf_counter() - started
+        click.echo(f"exported {count} samples to {out} ({fmt}) in {seconds:.2f} s "
+                   f"({count / max(seconds, 1e-9):.0f}/s)")
 
     @app.cli.command("migrate")
     def migrate_command() -> None:

@@ -48,6 +48,7 @@ def reindex(store: SampleStore, index: SampleIndex, progress: Callable[[int], No
     if batch:
         indexed += index.put_many(batch)
         progress(len(batch))
+    index.analyze()  # the planner's statistics, for what may have been a bulk load
     stored = {sample_id(key) for key in keys}
     return Report(indexed, [found for found in index.ids() if found not in stored])
 

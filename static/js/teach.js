@@ -4,6 +4,7 @@
  *
  * The panel's data-state is the test contract: idle (nothing to judge) → asking (Right / Wrong, or
  * the picker at once when nothing was recognised) → sending → saved, or error (and asking again).
+ * A correction saved but not yet learned (`queued`) stays saved; its message changes once the nets learn.
  */
 
 const QUESTIONS = {

@@ -325,7 +325,6 @@ def test_a_queued_correction_is_read_again_once_the_nets_move_on(desktop):
     page.get_by_test_id("right").click()
     expect(page.get_by_test_id("saved")).to_have_text("Saved — the learning nets will learn it in a moment.")
     expect(page.get_by_test_id("version-fnn_online")).to_have_text("v4")
-    assert polls == []  # the first poll waits a second: the learner may be just behind
 
     expect(page.get_by_test_id("saved")).to_have_text("Saved — thanks! The learning nets updated (version 5).")
     for name in MODEL_NAMES:

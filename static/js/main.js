@@ -5,7 +5,7 @@
  */
 import { correct, predict } from './api.js';
 import { bindConsent } from './consent.js';
-import { showIfLearningIsOff } from './learning.js';
+import { newerVersions, showIfLearningIsOff } from './learning.js';
 import { setUpPad } from './pad.js';
 import { ResultsView } from './results.js';
 import { latestOnly } from './scheduler.js';
@@ -22,7 +22,21 @@ const teach = new TeachPanel(byTestId('teach'), {
   send: ({ label, predicted, sent }) =>
     correct(correctUrl, { image: sent.image, label, predicted, strokes: toApiStrokes(sent.strokes), consent: consented() }),
   onSaved: (body) => results.showRevision(body.after),
+  catchUp,
 });
+
+/**
+ * A queued correction is learned after its answer: once health says the nets moved on, read the same
+ * drawing again so the online blocks show them. Nothing is shown once `wanted()` is false (the page moved on).
+ */
+async function catchUp({ since, sent, wanted }) {
+  const versions = await newerVersions(healthUrl, since, { wanted });
+  if (!versions) return null;
+  const after = await predict(predictUrl, sent.image);
+  if (!wanted()) return null;
+  results.showRevision(after);
+  return after.model_version;
+}
 
 const predictions = latestOnly(
   (image) => predict(predictUrl, image),

@@ -4,6 +4,7 @@
  *
  * The panel's data-state is the test contract: idle (nothing to judge) → asking (Right / Wrong, or
  * the picker at once when nothing was recognised) → sending → saved, or error (and asking again).
+ * A correction saved but not yet learned (`queued`) stays saved; its message changes once the nets learn.
  */
 
 const QUESTIONS = {
@@ -15,14 +16,19 @@ const QUESTIONS = {
 };
 
 /** What happened to the drawing, in the person's words: where it is kept, and whether the nets changed. */
-export function savedMessage({ stored, learned, reason, model_version: versions }) {
+export function savedMessage({ stored, learned, status, reason, model_version: versions }) {
   const version = Math.max(...Object.values(versions ?? {}));
   const because = /[.!?]$/.test(reason) ? reason : `${reason}.`;
+  // Queued: the learner has not decided yet, so there is no version and no reason to give.
+  const queued = !learned && status === 'queued';
   if (stored === 'spooled') {
-    const learning = learned ? `The learning nets updated (version ${version}).` : `The learning nets did not change: ${because}`;
+    const learning = learned
+      ? `The learning nets updated (version ${version}).`
+      : queued ? 'The learning nets will learn it in a moment.' : `The learning nets did not change: ${because}`;
     return `Saved on this server; it will reach storage soon. ${learning}`;
   }
-  return learned ? `Saved — thanks! The learning nets updated (version ${version}).` : `Saved; the learning nets did not change: ${because}`;
+  if (learned) return `Saved — thanks! The learning nets updated (version ${version}).`;
+  return queued ? 'Saved — the learning nets will learn it in a moment.' : `Saved; the learning nets did not change: ${because}`;
 }
 
 export class TeachPanel {
@@ -32,12 +38,16 @@ export class TeachPanel {
   /**
    * `send({ label, predicted, sent })` posts the correction and resolves to the API's answer;
    * `onSaved(body)` shows its `after`. `sent` is what offer() was given along with the prediction.
+   * `catchUp({ since, sent, wanted })`, for a correction the learner had not reached (`queued`),
+   * waits for the nets to move past the versions `since`, shows their reading of `sent` and
+   * resolves to their versions; or to null, having shown nothing, once `wanted()` is false.
    */
-  constructor(root, { send, onSaved }) {
+  constructor(root, { send, onSaved, catchUp }) {
     const find = (id) => root.querySelector(`[data-testid="${id}"]`);
     this.root = root;
     this.send = send;
     this.onSaved = onSaved;
+    this.catchUp = catchUp;
     this.question = find('teach-question');
     this.right = find('right');
     this.wrong = find('wrong');
@@ -122,10 +132,19 @@ export class TeachPanel {
     this.saved.textContent = savedMessage(body);
     this.#state('saved', 'saved');
     this.onSaved(body);
+    if (body.status === 'queued') this.#awaitLearning(body, sent, drawingNumber);
     // The focused button is gone; keep keyboard users here rather than at the top of the page.
     if (focused && (document.activeElement === document.body || this.root.contains(document.activeElement))) {
       this.saved.focus();
     }
+  }
+
+  /** Queued: `after` was read by the nets as they were; once they have moved on, say so (catchUp re-reads). */
+  async #awaitLearning(body, sent, drawingNumber) {
+    const wanted = () => drawingNumber === this.#drawingNumber;
+    // A failed re-read leaves the screen as it was, and the drawing is saved either way: nothing to report.
+    const versions = await this.catchUp({ since: body.model_version, sent, wanted }).catch(() => null);
+    if (versions && wanted()) this.saved.textContent = savedMessage({ ...body, learned: true, model_version: versions });
   }
 
   /** While sending, no button sends again (no double submit); otherwise all but the shown answer's digit. */

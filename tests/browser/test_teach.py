@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from app.offline.pendigits import PenDigit, data_url, fit_to_canvas, render
 from app.reading.ensemble import MODEL_NAMES
 from app.reading.imaging import to_data_url
-from app.web.schemas import CorrectResponse, Error, Prediction
+from app.web.schemas import CorrectResponse, Error, Health, Prediction
 from tests.browser.conftest import canned
 
 WAIT_MS = 30_000  # a correction runs a guarded learning step; the machine may be busy
@@ -246,6 +246,21 @@ def correction(stored, learned, reason):
                                     "after": after})
 
 
+QUEUED = "queued: saved; the learner has not reached it yet and will learn it in order"
+
+
+def queued(stored=True):
+    """The learner had not reached the sample within the wait: `after` is the nets' reading before it learns."""
+    return canned(CorrectResponse, {"sample_id": "20261123T195301123456Z-1a2b3c4d", "stored": stored, "indexed": True,
+                                    "learned": False, "status": "queued", "reason": QUEUED,
+                                    "model_version": PREDICTION["model_version"], "after": PREDICTION})
+
+
+def health(version: int) -> dict:
+    return canned(Health, {"status": "ok", "learning": {"on": True, "reason": None},
+                           "model_version": {"fnn_online": version, "cnn_online": version}})
+
+
 @pytest.mark.parametrize(
     ("body", "saved", "updated"),
     [
@@ -257,12 +272,16 @@ def correction(stored, learned, reason):
         (correction("spooled", False, "busy: too many concurrent updates"),
          "Saved on this server; it will reach storage soon. The learning nets did not change: "
          "busy: too many concurrent updates.", ()),
+        (queued(), "Saved — the learning nets will learn it in a moment.", ()),
+        (queued("spooled"),
+         "Saved on this server; it will reach storage soon. The learning nets will learn it in a moment.", ()),
     ],
-    ids=["learned", "not-learned", "spooled", "spooled-not-learned"],
+    ids=["learned", "not-learned", "spooled", "spooled-not-learned", "queued", "spooled-queued"],
 )
 def test_each_outcome_is_explained_and_changed_nets_are_marked(desktop, body, saved, updated):
     page = desktop.page
     sent = []
+    page.route("**/api/health", lambda route: route.fulfill(json=health(4)))  # a queued one waits on it: no news
     page.route("**/api/predict", lambda route: route.fulfill(json=PREDICTION))
     page.route("**/api/correct", recording(sent, json=body))
     desktop.pad.draw([[(100.0, 60.0), (100.0, 300.0)], [(40.0, 180.0), (280.0, 180.0)]])
@@ -285,6 +304,64 @@ def test_each_outcome_is_explained_and_changed_nets_are_marked(desktop, body, sa
             "model updated" if name in updated else "model"
         )
     expect(page.get_by_test_id("version-cnn_online")).to_have_text("v5" if updated else "v4")
+    assert desktop.log.errors == []
+
+
+def health_requests(desktop) -> int:
+    return sum(url.endswith("/api/health") for url in desktop.log.requests)
+
+
+def test_a_queued_correction_is_read_again_once_the_nets_move_on(desktop):
+    page = desktop.page
+    polls = []
+    # The learner gets to it during the third poll after the correction; the nets then read it as learned_after().
+    page.route("**/api/health", lambda route: (polls.append(1), route.fulfill(json=health(4 if len(polls) < 3 else 5))))
+    predictions = [PREDICTION, learned_after()]
+    page.route("**/api/predict", lambda route: route.fulfill(json=predictions.pop(0)))
+    page.route("**/api/correct", lambda route: route.fulfill(json=queued()))
+    desktop.pad.draw([[(100.0, 60.0), (100.0, 300.0)]])
+    desktop.pad.wait_for_answer()
+
+    page.get_by_test_id("right").click()
+    expect(page.get_by_test_id("saved")).to_have_text("Saved — the learning nets will learn it in a moment.")
+    expect(page.get_by_test_id("version-fnn_online")).to_have_text("v4")
+
+    expect(page.get_by_test_id("saved")).to_have_text("Saved — thanks! The learning nets updated (version 5).")
+    for name in MODEL_NAMES:
+        expect(page.get_by_test_id(f"model-{name}")).to_have_class("model updated" if name in ONLINE else "model")
+    expect(page.get_by_test_id("version-cnn_online")).to_have_text("v5")
+    expect(page.get_by_test_id("status")).to_have_text("Recognised: 3")
+    assert (len(polls), predictions) == (3, [])
+    assert len(desktop.log.predictions()) == 2  # the drawing, and the same drawing read again
+
+    page.wait_for_timeout(2_500)  # polling ended with the news
+    assert len(polls) == 3
+    assert desktop.log.errors == []
+
+
+@pytest.mark.parametrize("move_on", ["draw", "clear"])
+def test_polling_stops_once_the_page_moves_on(desktop, move_on):
+    page = desktop.page
+    page.route("**/api/health", lambda route: route.fulfill(json=health(4)))
+    page.route("**/api/predict", lambda route: route.fulfill(json=PREDICTION))
+    page.route("**/api/correct", lambda route: route.fulfill(json=queued()))
+    desktop.pad.draw([[(100.0, 60.0), (100.0, 300.0)]])
+    desktop.pad.wait_for_answer()
+    page.get_by_test_id("right").click()
+    expect(page.get_by_test_id("saved")).to_have_text("Saved — the learning nets will learn it in a moment.")
+    with page.expect_request("**/api/health"):
+        pass  # polling has begun
+
+    if move_on == "draw":
+        desktop.pad.draw([[(60.0, 60.0), (200.0, 200.0)]])
+        desktop.pad.wait_for_answer()
+    else:
+        page.get_by_test_id("clear").click()
+    polled = health_requests(desktop)
+    page.wait_for_timeout(2_500)
+    assert health_requests(desktop) == polled
+    expect(page.get_by_test_id("saved")).to_have_text("")
+    assert len(desktop.log.predictions()) == (2 if move_on == "draw" else 1)  # no re-read of a drawing gone
     assert desktop.log.errors == []
 
 

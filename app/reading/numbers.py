@@ -41,15 +41,41 @@ MAX_WIDTH = 1.6  # candidate width / line height beyond which it cannot be one d
 CUT_WIDTH = 0.75  # a component wider than this (× line height) is cut at its ink-profile minima
 STROKE_CUT_WIDTH = 1.2  # a single stroke wider than this is taken to be two digits drawn without lifting
 CUT_MARGIN = 0.15  # no cut closer than this (× line height) to a part's end or to another cut
-WIDE = 1.1  # width / own height above which a candidate pays (single pendigits digits: 95 % below 1.03)
-SHORT = 0.45  # height / line height below which a candidate pays
-SHAPE_WEIGHT = 4.0  # nats per unit too wide or too short
-GAP_COST = 1.0  # nats for empty columns inside a candidate: parts of one digit overlap, digits side by side do not
-GAP_WEIGHT = 10.0  # and nats per line height of the widest such gap
-DIGIT_BONUS = 0.5  # nats per digit: the nets read a blob of two digits confidently too; this tips it to two
 FLOOR = 1e-6  # probabilities are clipped here before the log, so one hopeless candidate is finite
 
 Point = Sequence[float]
+
+
+@dataclass(frozen=True)
+class Prior:
+    """What a candidate's shape says beyond its reading, in nats. The nets read a blob of two digits, or a piece
+    of one, confidently too: a candidate much wider than tall (`wide` × its height), with empty columns inside
+    (parts of one digit overlap, digits side by side do not) or much shorter than the line (`short` × the ink
+    height) pays `weight` per unit over; each digit earns `bonus`, which tips a blob that two digits read as
+    well towards two. Tuned on numbers composed from the training writers (1–10) only."""
+
+    bonus: float
+    weight: float
+    wide: float
+    short: float
+    gap: float
+
+    def cost(self, width: int, height: int, gap: int, line: float) -> float:
+        """
+        >>> prior = Prior(bonus=0.0, weight=2.0, wide=1.2, short=0.6, gap=1.0)
+        >>> prior.cost(80, 100, 0, 100.0), prior.cost(150, 100, 0, 100.0), prior.cost(10, 40, 0, 100.0)
+        (0.0, 0.6, 0.4)
+        >>> prior.cost(80, 100, 5, 100.0)
+        1.0
+        """
+        over = max(0.0, width / height - self.wide) + max(0.0, self.short - height / line)
+        return round(self.weight * over + (self.gap if gap else 0.0), 6)
+
+
+# Strokes cut a digit into more, smaller pieces (a 4's bar, a 5's flag) than ink components do: their prior
+# asks more height of a digit and gives a little more to each.
+IMAGE_PRIOR = Prior(bonus=0.0, weight=2.0, wide=1.2, short=0.6, gap=1.0)
+STROKES_PRIOR = Prior(bonus=0.25, weight=2.0, wide=1.4, short=0.8, gap=1.0)
 
 
 @dataclass(frozen=True)
@@ -156,20 +182,6 @@ def grow_into_fringe(parts: np.ndarray, ink: np.ndarray) -> np.ndarray:
     return np.where(ink > 0, grown, 0)
 
 
-def shape_cost(width: int, height: int, gap: int, line: float) -> float:
-    """The shape prior, in nats: a candidate far wider than tall, or with empty columns inside, is likely two
-    digits; one far shorter than the line, a piece of one.
-
-    >>> shape_cost(80, 100, 0, 100.0), shape_cost(150, 100, 0, 100.0), shape_cost(60, 20, 0, 100.0)
-    (0.0, 1.6, 1.0)
-    >>> shape_cost(80, 100, 5, 100.0)
-    1.5
-    """
-    wide = max(0.0, width / height - WIDE)
-    short = max(0.0, SHORT - height / line)
-    return SHAPE_WEIGHT * (wide + short) + (GAP_COST + GAP_WEIGHT * gap / line if gap else 0.0)
-
-
 def widest_gap(columns: np.ndarray) -> int:
     """The longest run of empty columns between inked ones.
 
@@ -192,13 +204,14 @@ class Candidates:
     read: Answers
     line: float
     parts: int
+    prior: Prior
 
     def scores(self) -> np.ndarray:
-        """log P(best digit) + DIGIT_BONUS − shape prior, per candidate: what a segmentation sums."""
+        """log P(best digit) + bonus − shape cost, per candidate: what a segmentation sums."""
         logp = np.log(np.clip(self.read.distribution.max(axis=1), FLOOR, 1.0))
-        prior = [shape_cost(x1 - x0, y1 - y0, gap, self.line)
-                 for (x0, y0, x1, y1), gap in zip(self.boxes, self.gaps, strict=True)]
-        return logp + DIGIT_BONUS - np.array(prior)
+        cost = [self.prior.cost(x1 - x0, y1 - y0, gap, self.line)
+                for (x0, y0, x1, y1), gap in zip(self.boxes, self.gaps, strict=True)]
+        return logp + self.prior.bonus - np.array(cost)
 
 
 def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequence[Point]] | None = None,
@@ -211,9 +224,11 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
         raise DrawingError("empty_drawing", "The canvas is empty: draw a number first.")
     line = float(rows[-1] - rows[0] + 1)
     parts = stroke_parts(mask, strokes) if strokes else None
+    prior = STROKES_PRIOR
     if parts is not None and parts.any():
         parts, order = split_wide(parts, len(strokes), line, STROKE_CUT_WIDTH)
     else:
+        prior = IMAGE_PRIOR
         components, count = ndimage.label(mask, structure=np.ones((3, 3)))
         parts, order = split_wide(components, count, line, CUT_WIDTH)
         centres = ndimage.center_of_mass(mask, parts, order)
@@ -234,7 +249,7 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
             boxes.append((x0, y0, x1, y1))
             gaps.append(widest_gap(member.any(axis=0)))
     batch = np.stack(crops)
-    return Candidates(spans, boxes, gaps, batch, ensemble.answers(batch, personal), line, len(order))
+    return Candidates(spans, boxes, gaps, batch, ensemble.answers(batch, personal), line, len(order), prior)
 
 
 def candidate_box(boxes: list[tuple[slice, slice]], labels: Sequence[int]) -> tuple[int, int, int, int]:

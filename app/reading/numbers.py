@@ -37,10 +37,12 @@ from app.reading.ensemble import Answers, Ensemble, PersonalReader, top3
 from app.reading.imaging import INK_THRESHOLD, DrawingError, ink_map, normalise
 
 MAX_PARTS = 6  # parts one digit may be made of (strokes of a fussy 4, slices of a cut blob)
-MAX_WIDTH = 1.6  # candidate width / line height beyond which it cannot be one digit
+FRINGE = 2  # pixels of anti-aliased edge around the ink (pendigits.render: 4× supersampled)
+MAX_WIDTH = 1.25  # candidate width / line height beyond which it cannot be one digit
 CUT_WIDTH = 0.75  # a component wider than this (× line height) is cut at its ink-profile minima
 STROKE_CUT_WIDTH = 1.2  # a single stroke wider than this is taken to be two digits drawn without lifting
-CUT_MARGIN = 0.15  # no cut closer than this (× line height) to a part's end or to another cut
+CUT_END = 0.05  # no cut closer than this (× line height) to a part's end: a 1 may be one brush wide
+CUT_APART = 0.15  # nor closer than this to another cut
 FLOOR = 1e-6  # probabilities are clipped here before the log, so one hopeless candidate is finite
 
 Point = Sequence[float]
@@ -74,7 +76,7 @@ class Prior:
 
 # Strokes cut a digit into more, smaller pieces (a 4's bar, a 5's flag) than ink components do: their prior
 # asks more height of a digit and gives a little more to each.
-IMAGE_PRIOR = Prior(bonus=0.0, weight=2.0, wide=1.2, short=0.6, gap=1.0)
+IMAGE_PRIOR = Prior(bonus=0.1, weight=2.0, wide=1.2, short=0.6, gap=1.0)
 STROKES_PRIOR = Prior(bonus=0.25, weight=2.0, wide=1.4, short=0.8, gap=1.0)
 
 
@@ -108,22 +110,24 @@ class Number:
         return float(np.prod([d.confidence for d in self.digits]))
 
 
-def stroke_parts(mask: np.ndarray, strokes: Sequence[Sequence[Point]]) -> np.ndarray:
+def stroke_parts(mask: np.ndarray, strokes: Sequence[Sequence[Point]], size: tuple[int, int] | None = None,
+                 origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Label each ink pixel with its nearest stroke (1-based, in drawing order; 0 = no ink).
 
     Strokes are fractions of the image: x of its width, y of its height (the page's canvas is square,
     so both are fractions of its side). They are drawn one pixel wide and every ink pixel goes to the
-    closest one, so where strokes of two digits touch the ink is still told apart.
+    closest one, so where strokes of two digits touch the ink is still told apart. `mask` may be a window
+    of the image: `size` is the whole image's (width, height), `origin` the window's top-left pixel.
 
     >>> mask = np.zeros((4, 8), bool); mask[1:3, 1:3] = mask[1:3, 5:7] = True
     >>> stroke_parts(mask, [[[0.2, 0.5]], [[0.75, 0.5]]])[1]
     array([0, 1, 1, 0, 0, 2, 2, 0], dtype=int32)
     """
-    height, width = mask.shape
-    canvas = Image.new("I", (width, height), 0)
+    width, height = size or mask.shape[::-1]
+    canvas = Image.new("I", mask.shape[::-1], 0)
     pen = ImageDraw.Draw(canvas)
     for k, stroke in enumerate(strokes, start=1):
-        points = [(p[0] * width, p[1] * height) for p in stroke]
+        points = [(p[0] * width - origin[0], p[1] * height - origin[1]) for p in stroke]
         if len(points) > 1:
             pen.line(points, fill=k, width=1)
         for x, y in points:
@@ -136,20 +140,20 @@ def stroke_parts(mask: np.ndarray, strokes: Sequence[Sequence[Point]]) -> np.nda
 
 
 def cut_columns(profile: np.ndarray, line: float) -> list[int]:
-    """Where to cut a too-wide part: minima of its ink per column, at least CUT_MARGIN × `line` from its ends
-    and from each other, the emptiest first.
+    """Where to cut a too-wide part: minima of its ink per column, CUT_END × `line` from its ends and CUT_APART
+    × `line` from each other, the emptiest first.
 
     >>> cut_columns(np.array([5, 5, 5, 5, 1, 5, 5, 5, 5.0]), line=10.0)
     [4]
     """
-    margin = max(1, round(CUT_MARGIN * line))
+    margin, apart = max(1, round(CUT_END * line)), max(1, round(CUT_APART * line))
     smooth = ndimage.uniform_filter1d(profile.astype(np.float64), size=max(1, round(0.05 * line)))
     inner = np.arange(margin, len(profile) - margin)
     # a minimum, or the left end of a flat floor
     minima = [c for c in inner if smooth[c] < smooth[c - 1] and smooth[c] <= smooth[c + 1]]
     cuts: list[int] = []
     for c in sorted(minima, key=lambda c: smooth[c]):
-        if all(abs(c - other) >= margin for other in cuts):
+        if all(abs(c - other) >= apart for other in cuts):
             cuts.append(int(c))
     return sorted(cuts)
 
@@ -177,7 +181,7 @@ def grow_into_fringe(parts: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """Give the faint anti-aliased edge (ink below INK_THRESHOLD) to the part it borders, so a candidate's crop
     holds the same pixels a single digit's would."""
     grown = parts
-    for _ in range(2):
+    for _ in range(FRINGE):
         grown = np.where(grown == 0, ndimage.grey_dilation(grown, size=(3, 3)), grown)
     return np.where(ink > 0, grown, 0)
 
@@ -217,13 +221,16 @@ class Candidates:
 def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequence[Point]] | None = None,
                personal: PersonalReader | None = None) -> Candidates:
     """Cut the drawing into parts and read every plausible run of them, all in one batch."""
-    ink = ink_map(image)
-    mask = ink > INK_THRESHOLD
-    rows = np.flatnonzero(mask.any(axis=1))
+    full = ink_map(image)
+    rows, cols = (np.flatnonzero((full > INK_THRESHOLD).any(axis=axis)) for axis in (1, 0))
     if rows.size == 0:
         raise DrawingError("empty_drawing", "The canvas is empty: draw a number first.")
     line = float(rows[-1] - rows[0] + 1)
-    parts = stroke_parts(mask, strokes) if strokes else None
+    # everything below works on the ink's box (with a margin for the faint edge): a fraction of a wide canvas
+    y, x = max(0, rows[0] - FRINGE), max(0, cols[0] - FRINGE)
+    ink = full[y:rows[-1] + 1 + FRINGE, x:cols[-1] + 1 + FRINGE]
+    mask = ink > INK_THRESHOLD
+    parts = stroke_parts(mask, strokes, image.size, (x, y)) if strokes else None
     prior = STROKES_PRIOR
     if parts is not None and parts.any():
         parts, order = split_wide(parts, len(strokes), line, STROKE_CUT_WIDTH)
@@ -231,8 +238,8 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
         prior = IMAGE_PRIOR
         components, count = ndimage.label(mask, structure=np.ones((3, 3)))
         parts, order = split_wide(components, count, line, CUT_WIDTH)
-        centres = ndimage.center_of_mass(mask, parts, order)
-        order = [label for _, label in sorted(zip([c[1] for c in centres], order, strict=True))]
+        extent = ndimage.find_objects(parts)
+        order = sorted(order, key=lambda label: extent[label - 1][1].start + extent[label - 1][1].stop)
     parts = grow_into_fringe(parts, ink)
     found = ndimage.find_objects(parts)
     order = [label for label in order if found[label - 1] is not None]  # a stroke that got no ink
@@ -246,7 +253,7 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
             member = np.isin(parts[y0:y1, x0:x1], labels)
             crops.append(normalise(np.where(member, ink[y0:y1, x0:x1], 0.0)))
             spans.append((start, stop))
-            boxes.append((x0, y0, x1, y1))
+            boxes.append((int(x0 + x), int(y0 + y), int(x1 + x), int(y1 + y)))
             gaps.append(widest_gap(member.any(axis=0)))
     batch = np.stack(crops)
     return Candidates(spans, boxes, gaps, batch, ensemble.answers(batch, personal), line, len(order), prior)

@@ -80,11 +80,16 @@ def fit_to_canvas(strokes: Sequence[Stroke], canvas: int = CANVAS) -> list[Strok
     return [[(x * scale, y * scale) for x, y in stroke] for stroke in strokes]
 
 
-def render(strokes: Sequence[Stroke], canvas: int = CANVAS, brush: float | None = None) -> Image.Image:
-    """Draw strokes like the page does: round caps and joins, black on transparent, anti-aliased."""
+def render(strokes: Sequence[Stroke], canvas: int = CANVAS, brush: float | None = None,
+           width: int | None = None) -> Image.Image:
+    """Draw strokes like the page does: round caps and joins, black on transparent, anti-aliased.
+
+    `canvas` is the height (and, unless `width` is given, the width): the brush is a fraction of it.
+    """
     brush = canvas * BRUSH_FRACTION if brush is None else brush
+    size = (canvas if width is None else width, canvas)
     supersample = 4
-    big = Image.new("L", (canvas * supersample, canvas * supersample), 0)
+    big = Image.new("L", (size[0] * supersample, size[1] * supersample), 0)
     pen = ImageDraw.Draw(big)
     radius = brush * supersample / 2
     for stroke in strokes:
@@ -93,8 +98,8 @@ def render(strokes: Sequence[Stroke], canvas: int = CANVAS, brush: float | None 
             pen.line(points, fill=255, width=max(1, round(2 * radius)), joint="curve")
         for x, y in points:
             pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
-    alpha = big.resize((canvas, canvas), Image.Resampling.BOX)
-    image = Image.new("RGBA", (canvas, canvas), (0, 0, 0, 0))
+    alpha = big.resize(size, Image.Resampling.BOX)
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
     image.putalpha(alpha)
     return image
 
@@ -146,3 +151,25 @@ def training_arrays(digits: Sequence[PenDigit], seed: int, copies: int = 4) -> t
             images.append(normalise(ink_map(drawing)))
             labels.append(digit.label)
     return np.stack(images), np.array(labels, dtype=np.int64)
+
+
+def compose_number(digits: Sequence[PenDigit], rng: np.random.Generator, gaps: tuple[float, float],
+                   canvas: int = CANVAS, width: int = 3 * CANVAS) -> list[list[Stroke]]:
+    """Digits written left to right on a `width` × `canvas` drawing: each 45–65 % of the height tall, with gaps
+    of `gaps` (fractions of the digit height; negative: the boxes overlap) and the baseline jittered by ±5 %;
+    the strokes of each digit, in pixels. A number too long for the width is shrunk as a whole to fit it.
+    """
+    heights = rng.uniform(0.45, 0.65, len(digits))
+    spacing = rng.uniform(*gaps, len(digits) - 1) * heights[1:]
+    shapes = [place(d.strokes, h, (0.0, 0.0), canvas) for d, h in zip(digits, heights, strict=True)]
+    widths = np.array([np.ptp([x for stroke in s for x, _ in stroke]) for s in shapes]) / canvas
+    fit = min(1.0, 0.9 * width / canvas / (widths.sum() + spacing.sum()))
+    heights, widths, spacing = heights * fit, widths * fit, spacing * fit
+    left = (width / canvas - widths.sum() - spacing.sum()) / 2
+    number = []
+    for i, digit in enumerate(digits):
+        bottom = 0.82 + rng.uniform(-0.05, 0.05)
+        centre = (left + widths[i] / 2, bottom - heights[i] / 2)
+        number.append(place(digit.strokes, heights[i], centre, canvas))
+        left += widths[i] + (spacing[i] if i < len(spacing) else 0.0)
+    return number

@@ -73,6 +73,34 @@ def top3(probs: np.ndarray) -> list[list[float]]:
     return [[int(k), round(float(probs[k]), 4)] for k in order]
 
 
+@dataclass(frozen=True)
+class Answers:
+    """A batch's answers under the rule above: `answer` is −1 where nothing is recognised; `online` is the online
+    pair's own answer; `distribution` (N×10) is what the answer was read from (the pair's mean, or the blend)."""
+
+    answer: np.ndarray
+    confidence: np.ndarray
+    online: np.ndarray
+    distribution: np.ndarray
+    answered_by: str
+
+
+def combine(fnn_online: np.ndarray, cnn_online: np.ndarray, mine: np.ndarray | None = None) -> Answers:
+    """The online pair's answers, or their blend with a trusted person's layer (`mine`), for a batch.
+
+    >>> sure, unsure = np.eye(10)[[3]], np.full((1, 10), 0.1)
+    >>> chosen = combine(sure, unsure)
+    >>> int(chosen.answer[0]), float(chosen.confidence[0]), chosen.answered_by
+    (3, 1.0, 'online')
+    """
+    online, confidence = decide(fnn_online, cnn_online)
+    mean = (fnn_online + cnn_online) / 2
+    if mine is None:
+        return Answers(online, confidence, online, mean, "online")
+    mixed = PERSONAL_WEIGHT * mine + (1 - PERSONAL_WEIGHT) * mean
+    return Answers(mixed.argmax(axis=1), mixed.max(axis=1), online, mixed, "personal")
+
+
 @dataclass
 class Ensemble:
     """The four nets held by one worker; `versions` counts accepted online updates."""
@@ -95,26 +123,31 @@ class Ensemble:
 
     def read(self, digit: np.ndarray, personal: PersonalReader | None = None) -> tuple[dict[str, Any], int]:
         """`predict`'s body and the online pair's own answer (−1: none), which a person's layer is judged against."""
-        probs = {name: p[0] for name, p in self.probabilities(digit[np.newaxis]).items()}
-        answers, confidences = decide(probs["fnn_online"][np.newaxis], probs["cnn_online"][np.newaxis])
-        online_answer = int(answers[0])
-        answer, confidence, answered_by = online_answer, float(confidences[0]), "online"
-        readings = {name: {"top3": top3(probs[name])} for name in MODEL_NAMES}
+        batch = digit[np.newaxis]
+        probs = self.probabilities(batch)
+        readings = {name: {"top3": top3(probs[name][0])} for name in MODEL_NAMES}
+        mine = None
         if personal is not None:
-            mine = personal.predict_proba(self.hidden(digit[np.newaxis]))[0]
-            readings["personal"] = {"top3": top3(mine)}
-            if personal.trusted:
-                mixed = PERSONAL_WEIGHT * mine + (1 - PERSONAL_WEIGHT) * (probs["fnn_online"] + probs["cnn_online"]) / 2
-                answer, confidence, answered_by = int(mixed.argmax()), float(mixed.max()), "personal"
+            mine = personal.predict_proba(self.hidden(batch))
+            readings["personal"] = {"top3": top3(mine[0])}
+        chosen = combine(probs["fnn_online"], probs["cnn_online"], mine if personal and personal.trusted else None)
+        answer = int(chosen.answer[0])
         recognized = answer >= 0
         return {
             "answer": answer if recognized else None,
             "recognized": recognized,
-            "confidence": round(confidence, 4),
-            "answered_by": answered_by,
+            "confidence": round(float(chosen.confidence[0]), 4),
+            "answered_by": chosen.answered_by,
             "models": readings,
             "model_version": dict(self.versions),
-        }, online_answer
+        }, int(chosen.online[0])
+
+    def answers(self, x: np.ndarray, personal: PersonalReader | None = None) -> Answers:
+        """The answers for a batch from the nets that decide them only (the online pair, and the person's layer
+        while trusted): reading a number scores many candidate digits, so it skips the shipped pair's passes."""
+        probs = {name: self.models[name].predict_proba(x) for name in ONLINE}
+        mine = personal.predict_proba(self.hidden(x)) if personal is not None and personal.trusted else None
+        return combine(probs["fnn_online"], probs["cnn_online"], mine)
 
     def hidden(self, x: np.ndarray) -> np.ndarray:
         """The shipped CNN's hidden units: what a person's own last layer reads."""

@@ -1,0 +1,152 @@
+"""How well are numbers read? Numbers composed from held-out pendigits writers, read in-process.
+
+    .venv/bin/python bench/read.py [--numbers 500] [--seed 14] [--json build/read.json]
+
+Each number is 2–6 digits of held-out writers (11–30, never trained on), drawn left to right on an
+840×280 canvas (3:1) with `pendigits.compose_number`: each digit 45–65 % of the height tall, the
+baseline jittered by ±5 %, and gaps of 15–60 % of the digit height ("spaced") or −4 to +6 % ("tight":
+boxes overlap and the ink, a brush of pendigits.BRUSH_FRACTION of the canvas *height* as the page's
+wide canvas would draw it, nearly always touches). Rendered with pendigits.render, read with
+app.reading.numbers from the image alone and with the strokes (x as a fraction of the width, y of
+the height). Prints, per condition:
+- exact: the share of numbers read exactly (every digit, no digit missing or extra);
+- per_digit: 1 − edit distance / length, summed over numbers (a dropped digit costs one, not the rest);
+- the ceiling: the same figures when each digit is read alone from its own drawing (segmentation
+  given), so what segmentation loses is told apart from what the nets misread anyway;
+- latency p50/p99 of reading a spaced 4-digit number, image alone and with strokes, against a
+  single-digit predict (ink map, normalise, the four nets) of the same writers, same run and Ensemble.
+Seeded: the same arguments give the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.offline import pendigits  # noqa: E402
+from app.reading.ensemble import Ensemble  # noqa: E402
+from app.reading.imaging import ink_map, normalise  # noqa: E402
+from app.reading.model_files import load_shipped  # noqa: E402
+from app.reading.numbers import read_number  # noqa: E402
+
+HEIGHT, WIDTH = pendigits.CANVAS, 3 * pendigits.CANVAS
+GAPS = {"spaced": (0.15, 0.60), "tight": (-0.04, 0.06)}
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: digits dropped, added or misread.
+
+    >>> edit_distance("2026", "226"), edit_distance("12", "12"), edit_distance("7", "71")
+    (1, 0, 1)
+    """
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, start=1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
+
+
+class Tally:
+    """Exact-number and per-digit accuracy over a run."""
+
+    def __init__(self) -> None:
+        self.numbers = self.exact = self.digits = self.wrong = 0
+
+    def add(self, truth: str, read: str | None) -> None:
+        read = read or ""
+        self.numbers += 1
+        self.exact += read == truth
+        self.digits += len(truth)
+        self.wrong += min(len(truth), edit_distance(truth, read))
+
+    def report(self) -> dict[str, float]:
+        return {"exact": round(self.exact / self.numbers, 4), "per_digit": round(1 - self.wrong / self.digits, 4)}
+
+
+def in_fractions(number: list[list[pendigits.Stroke]]) -> list[list[tuple[float, float]]]:
+    """Strokes as the API takes them from a wide canvas: x a fraction of the width, y of the height."""
+    return [[(x / WIDTH, y / HEIGHT) for x, y in stroke] for digit in number for stroke in digit]
+
+
+def draw(number: list[list[pendigits.Stroke]]) -> Image.Image:
+    return pendigits.render([stroke for digit in number for stroke in digit], HEIGHT, width=WIDTH)
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    ms = np.array(seconds) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3)}
+
+
+def timed(call: Callable[[int], object], count: int) -> list[float]:
+    for i in range(10):  # warm-up
+        call(i)
+    samples = []
+    for i in range(count):
+        start = time.perf_counter()
+        call(i)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--numbers", type=int, default=500, help="numbers per condition")
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--timings", type=int, default=200, help="reads timed per latency figure")
+    parser.add_argument("--json", type=Path, help="also write the report here")
+    args = parser.parse_args()
+
+    digits = pendigits.held_out(pendigits.parse())
+    ensemble = Ensemble.from_shipped(*load_shipped(ROOT / "models"))
+    rng = np.random.default_rng(args.seed)
+    report: dict[str, object] = {"numbers_per_condition": args.numbers, "seed": args.seed,
+                                 "canvas": f"{WIDTH}×{HEIGHT}", "writers": "held out (11–30)"}
+    for mode, gaps in GAPS.items():
+        tallies = {"image": Tally(), "strokes": Tally(), "ceiling": Tally()}
+        for _ in range(args.numbers):
+            picks = [digits[i] for i in rng.choice(len(digits), rng.integers(2, 7))]
+            truth = "".join(str(d.label) for d in picks)
+            number = pendigits.compose_number(picks, rng, gaps, HEIGHT, WIDTH)
+            image = draw(number)
+            tallies["image"].add(truth, read_number(ensemble, image).text)
+            tallies["strokes"].add(truth, read_number(ensemble, image, in_fractions(number)).text)
+            alone = ensemble.answers(np.stack([normalise(ink_map(draw([digit]))) for digit in number]))
+            tallies["ceiling"].add(truth, "".join(str(a) if a >= 0 else "?" for a in alone.answer))
+        report[mode] = {name: tally.report() for name, tally in tallies.items()}
+
+    fours = []
+    for _ in range(50):
+        picks = [digits[i] for i in rng.choice(len(digits), 4)]
+        number = pendigits.compose_number(picks, rng, GAPS["spaced"], HEIGHT, WIDTH)
+        fours.append((draw(number), in_fractions(number)))
+    singles = [image for _, image in pendigits.canvas_drawings(digits[:50])]
+    latency = {
+        "single_digit_predict": percentiles(timed(
+            lambda i: ensemble.predict(normalise(ink_map(singles[i % 50]))), args.timings)),
+        "four_digits_image": percentiles(timed(lambda i: read_number(ensemble, fours[i % 50][0]), args.timings)),
+        "four_digits_strokes": percentiles(timed(lambda i: read_number(ensemble, *fours[i % 50]), args.timings)),
+    }
+    single = latency["single_digit_predict"]["p50_ms"]
+    for name in ("four_digits_image", "four_digits_strokes"):
+        latency[name]["p50_over_single"] = round(latency[name]["p50_ms"] / single, 2)
+    report["latency"] = latency
+    text = json.dumps(report, indent=2, ensure_ascii=False)
+    print(text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Reading a number: pieces of one digit stay one digit, digits side by side are told apart, in order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from app.config import ROOT
+from app.offline import pendigits
+from app.reading.ensemble import Ensemble
+from app.reading.imaging import DrawingError, ink_map, normalise
+from app.reading.model_files import load_shipped
+from app.reading.numbers import read_number
+
+HEIGHT, WIDTH = 280, 840
+
+# Multi-stroke digits drawn by hand on a 280×280 canvas (pixels), each stroke lifted before the next.
+FOUR = [[(150, 50), (80, 170), (190, 170)], [(160, 90), (160, 240)]]
+FIVE = [[(110, 50), (100, 130), (150, 120), (185, 160), (175, 215), (130, 235), (90, 215)], [(110, 50), (190, 50)]]
+SEVEN = [[(80, 50), (200, 50), (120, 240)], [(110, 145), (190, 145)]]
+ONE = [[(120, 70), (145, 45), (145, 235)], [(105, 235), (185, 235)]]
+
+
+@pytest.fixture(scope="module")
+def ensemble() -> Ensemble:
+    return Ensemble.from_shipped(*load_shipped(ROOT / "models"))
+
+
+def fractions(strokes: list[pendigits.Stroke], width: int = HEIGHT) -> list[list[tuple[float, float]]]:
+    return [[(x / width, y / HEIGHT) for x, y in stroke] for stroke in strokes]
+
+
+@pytest.mark.parametrize(("strokes", "digit"), [(FOUR, 4), (FIVE, 5), (SEVEN, 7), (ONE, 1)],
+                         ids=["4", "5-lifted-bar", "7-with-bar", "1-with-base"])
+def test_a_digit_in_several_strokes_stays_one_digit(ensemble: Ensemble, strokes, digit: int) -> None:
+    image = pendigits.render(strokes)
+    for given in (None, fractions(strokes)):
+        number = read_number(ensemble, image, given)
+        assert [d.answer for d in number.digits] == [digit]
+
+
+def test_one_digit_alone_is_read_exactly_as_a_single_digit(ensemble: Ensemble, pen_digits) -> None:
+    digit, image = next(pendigits.canvas_drawings(pendigits.held_out(pen_digits)[:1]))
+    number = read_number(ensemble, image)
+    assert len(number.digits) == 1
+    np.testing.assert_array_equal(number.digits[0].image, normalise(ink_map(image)))
+    assert number.text == str(digit.label) == str(ensemble.predict(number.digits[0].image)["answer"])
+
+
+def test_touching_digits_are_split(ensemble: Ensemble) -> None:
+    """A 1 leaning on a 0: one blob of ink, two digits, from the image alone."""
+    one = [[(340, 80), (340, 225)]]
+    zero = [[(420, 80), (370, 110), (355, 160), (375, 215), (420, 225), (465, 200), (480, 150), (465, 100),
+             (420, 80)]]
+    image = pendigits.render(one + zero, HEIGHT, width=WIDTH)
+    assert ndimage.label(ink_map(image) > 0.1, structure=np.ones((3, 3)))[1] == 1
+    assert read_number(ensemble, image).text == "10"
+    assert read_number(ensemble, image, fractions(one + zero, WIDTH)).text == "10"
+
+
+def test_digits_come_in_reading_order_with_boxes_inside_the_image(ensemble: Ensemble) -> None:
+    shift = [[(x + 560, y) for x, y in stroke] for stroke in SEVEN] + [[(x + 280, y) for x, y in s] for s in ONE]
+    strokes = shift + FOUR  # drawn right to left: 7, then 1, then 4
+    image = pendigits.render(strokes, HEIGHT, width=WIDTH)
+    for given in (None, fractions(strokes, WIDTH)):
+        number = read_number(ensemble, image, given)
+        assert number.text == "417" and number.recognized
+        assert 0 < number.confidence <= min(d.confidence for d in number.digits)
+        for d in number.digits:
+            x0, y0, x1, y1 = d.box
+            assert 0 <= x0 < x1 <= WIDTH and 0 <= y0 < y1 <= HEIGHT
+            assert d.image.shape == (28, 28) and d.top3[0][0] == d.answer
+        assert [d.box[0] for d in number.digits] == sorted(d.box[0] for d in number.digits)
+
+
+def test_an_empty_drawing_is_refused(ensemble: Ensemble) -> None:
+    with pytest.raises(DrawingError) as refused:
+        read_number(ensemble, Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 0)), [])
+    assert refused.value.code == "empty_drawing"

@@ -328,6 +328,7 @@ def measure(stack: Stack, args: argparse.Namespace, bodies: list[bytes],
         stop, tally = threading.Event(), {"seconds": [], "outcomes": [], "errors": []}
         clients = [threading.Thread(target=stream_corrections, args=(stack.port, drawings, stop, seed, tally))
                    for seed in range(2)]
+        streaming = time.perf_counter()
         for client in clients:
             client.start()
         time.sleep(1)
@@ -337,8 +338,11 @@ def measure(stack: Stack, args: argparse.Namespace, bodies: list[bytes],
             stop.set()
             for client in clients:
                 client.join()
+        streamed = time.perf_counter() - streaming
         report["http_while_correcting"] = percentiles(loaded) | {
-            "corrections": len(tally["seconds"]), "correction": percentiles(tally["seconds"]),
+            "seconds": round(streamed, 2), "corrections": len(tally["seconds"]),
+            "corrections_per_s": round(len(tally["seconds"]) / streamed, 2),
+            "correction": percentiles(tally["seconds"]),
             "outcomes": dict(Counter(tally["outcomes"])), "client_errors": len(tally["errors"])}
         report["loaded_p99_over_idle_p50"] = round(report["http_while_correcting"]["p99_ms"]
                                                    / report["http_sequential"]["p50_ms"], 2)
@@ -396,7 +400,9 @@ def figures(served: dict[str, object]) -> dict[str, object]:
         "predict while correcting p50 / p99, ms": f"{served['http_while_correcting']['p50_ms']:.1f} / "
                                                   f"{served['http_while_correcting']['p99_ms']:.1f}",
         "predict p99 while correcting / idle p50": served["loaded_p99_over_idle_p50"],
-        "corrections answered meanwhile": served["http_while_correcting"]["corrections"],
+        "corrections answered meanwhile, /s": served["http_while_correcting"]["corrections_per_s"],
+        "correction p50 / p99 meanwhile, ms": f"{served['http_while_correcting']['correction']['p50_ms']:.0f} / "
+                                              f"{served['http_while_correcting']['correction']['p99_ms']:.0f}",
         "throughput, requests/s": served["http_throughput"]["requests_per_s"],
         "learner, corrections/s": served["learner"]["corrections_per_s"],
     }

@@ -2,14 +2,15 @@
 
     .venv/bin/python bench/soak.py [--seconds 120] [--workers 4] [--clients 16] [--outage 30]
 
-gunicorn (N workers) on loopback, backed by a moto S3 server behind a relay that the run switches
-off for `--outage` seconds in the middle; one worker is SIGKILLed while corrections are in flight.
-Clients send held-out pendigits drawings: 80 % predictions, 20 % corrections with the true label.
-Afterwards it checks, against S3 itself:
+gunicorn (N workers, each with a learner thread: one learns, the others stand by on the learner lock)
+on loopback, backed by a moto S3 server behind a relay that the run switches off for `--outage`
+seconds in the middle; one worker is SIGKILLed while corrections are in flight. Clients send held-out
+pendigits drawings: 80 % predictions, 20 % corrections with the true label. Once the learner has
+decided on every stored correction, it checks, against S3 itself:
 - every acknowledged correction is stored (lost samples = 0); extra stored ones can only come
   from requests the kill cut off before they were answered;
-- the manifest's latest version counts every acknowledged accepted update (lost updates = 0), and
-  every kept version loads;
+- every sample marked learned has exactly one version naming it (lost and doubled steps = 0), and
+  every version loads;
 - no 5xx.
 Prints the counts, throughput and p50/p99 as JSON; exits 1 if anything was lost.
 """
@@ -40,11 +41,13 @@ from app.nets.cnn import CNN  # noqa: E402
 from app.nets.fnn import FNN  # noqa: E402
 from app.offline import pendigits  # noqa: E402
 from app.online.versions import VersionStore  # noqa: E402
+from app.samples.index import SampleIndex  # noqa: E402
 from app.samples.storage import S3Storage  # noqa: E402
 from app.samples.store import SampleStore  # noqa: E402
 from tests.s3server import FlakyProxy, free_port, moto_client  # noqa: E402
 
 BUCKET = "digitdraw-soak"
+KEEP_VERSIONS = 100_000  # every version's record stays, so each learned sample's step can be accounted for
 
 
 @dataclass
@@ -123,11 +126,25 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
     return {"p50_ms": round(float(np.percentile(ms, 50)), 1), "p99_ms": round(float(np.percentile(ms, 99)), 1)}
 
 
+def settled(index_url: str, seconds: float) -> bool:
+    """Whether the learner has decided on every stored correction within `seconds` (it learns in order)."""
+    index = SampleIndex(index_url)
+    try:
+        return wait_until(lambda: not index.pending(1), seconds)
+    finally:
+        index.close()
+
+
 def verify(endpoint: str, prefix: str, tally: Tally) -> dict[str, object]:
+    """Lost samples, and lost or doubled learning steps, from what S3 holds: every sample learned has exactly
+    one version naming it, and no version names a sample twice."""
     client = moto_client(endpoint)
-    stored = {meta["id"] for meta in SampleStore(S3Storage(BUCKET, prefix, client)).all()}
-    versions = VersionStore(S3Storage(BUCKET, prefix, client), keep=1000)
+    metas = list(SampleStore(S3Storage(BUCKET, prefix, client)).all())
+    stored = {meta["id"] for meta in metas}
+    learned = {meta["id"] for meta in metas if meta.get("status") == "learned"}
+    versions = VersionStore(S3Storage(BUCKET, prefix, client), keep=KEEP_VERSIONS)
     manifest = versions.read()
+    named = [record["sample_id"] for record in manifest.versions]
     unloadable = 0
     for record in manifest.versions:
         try:
@@ -139,13 +156,15 @@ def verify(endpoint: str, prefix: str, tally: Tally) -> dict[str, object]:
     return {
         "corrections_acknowledged": len(tally.acknowledged),
         "of_which_spooled": tally.spooled,
+        "learned_when_answered": tally.accepted,
         "samples_stored": len(stored),
         "lost_samples": len(tally.acknowledged - stored),
         "stored_without_answer": len(stored - tally.acknowledged),
-        "updates_acknowledged": tally.accepted,
-        "manifest_latest": manifest.latest,
-        "lost_updates": max(0, tally.accepted - manifest.latest),
-        "versions_kept": len(manifest.versions),
+        "samples_learned": len(learned),
+        "versions": len(named),
+        "lost_steps": len(learned - set(named)),  # marked learned, but no version took its step
+        "doubled_steps": len(named) - len(set(named)),  # a sample stepped on twice
+        "steps_unmarked": len(set(named) - learned),  # a step whose sample does not say so
         "versions_unloadable": unloadable,
     }
 
@@ -165,7 +184,8 @@ def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, 
         env = {**os.environ, "AWS_ENDPOINT_URL": proxy.endpoint, "AWS_ACCESS_KEY_ID": "soak",
                "AWS_SECRET_ACCESS_KEY": "soak", "AWS_DEFAULT_REGION": "us-east-1",
                "DIGITDRAW_S3_BUCKET": BUCKET, "DIGITDRAW_S3_PREFIX": prefix, "DIGITDRAW_DATA_DIR": var,
-               "DIGITDRAW_RATE_LIMIT": "1000000/minute", "DIGITDRAW_LOG_LEVEL": "WARNING"}
+               "DIGITDRAW_RATE_LIMIT": "1000000/minute", "DIGITDRAW_LOG_LEVEL": "WARNING",
+               "DIGITDRAW_KEEP_VERSIONS": str(KEEP_VERSIONS)}
         server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{app_port}",
                                    "--timeout", "120", "app:create_app()"], cwd=ROOT, env=env,
                                   stderr=subprocess.DEVNULL)
@@ -202,6 +222,7 @@ def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, 
             elapsed = time.monotonic() - started
             spool = Path(var) / "spool"
             flushed = wait_until(lambda: not any(p.is_file() for p in spool.rglob("*.json")), 90)
+            drained = settled(f"sqlite:///{Path(var) / 'digitdraw.db'}", 120)
             report: dict[str, object] = {
                 "workers": workers, "clients": clients, "seconds": round(elapsed, 1), "events": events,
                 "requests": sum(tally.statuses.values()), "statuses": tally.statuses, "cut_by_kill": tally.cut,
@@ -210,6 +231,7 @@ def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, 
                 "predict": percentiles(tally.latencies["predict"]),
                 "correct": percentiles(tally.latencies["correct"]),
                 "spool_flushed": flushed,
+                "learner_drained": drained,
             }
             report.update(verify(endpoint, prefix, tally))
             return report
@@ -229,8 +251,9 @@ def main() -> None:
     args = parser.parse_args()
     report = run(args.seconds, args.workers, args.clients, args.outage)
     print(json.dumps(report, indent=2))
-    bad = report["lost_samples"] or report["lost_updates"] or report["server_errors"] or report["versions_unloadable"]
-    sys.exit(1 if bad or not report["spool_flushed"] else 0)
+    bad = (report["lost_samples"] or report["lost_steps"] or report["doubled_steps"] or report["steps_unmarked"]
+           or report["server_errors"] or report["versions_unloadable"])
+    sys.exit(1 if bad or not report["spool_flushed"] or not report["learner_drained"] else 0)
 
 
 if __name__ == "__main__":

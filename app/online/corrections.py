@@ -93,13 +93,13 @@ def learn_from(state: Runtime, correction: Correction) -> Learned:
         "status": PENDING,
     })
     label = correction.label
-    status, reason = _outcome(state, meta, receipt.indexed)
+    status, reason = _outcome(state, meta, receipt.indexed, receipt.stored)
     if person:
         personal = _learn_personal(state, person, digit, label, shared_right=online_answer == label)
     return Learned(meta, receipt.stored, receipt.indexed, status, reason, digit, personal)
 
 
-def _outcome(state: Runtime, meta: dict[str, Any], indexed: bool) -> tuple[str, str]:
+def _outcome(state: Runtime, meta: dict[str, Any], indexed: bool, stored: bool | str) -> tuple[str, str]:
     """What learning made of the stored sample: the learner's decision if it comes within the configured
     wait (the web process then adopts the new version, so the answer reads with it), else "queued"."""
     off = state.learner.off_reason
@@ -107,7 +107,7 @@ def _outcome(state: Runtime, meta: dict[str, Any], indexed: bool) -> tuple[str, 
         meta.update(status=NOT_LEARNED, reason=off)
         state.samples.write_meta(meta)
         return NOT_LEARNED, off
-    if indexed:
+    if indexed and stored is True:  # a spooled sample is not in storage yet: no learner can read it before the flush
         if state.queue is not None:
             state.queue.wake.set()
         decided = wait_for_outcome(state.index, meta["id"], settings().learn_wait_seconds)

@@ -35,7 +35,8 @@ def make_app(tmp_path_factory: pytest.TempPathFactory) -> MakeApp:
         if "DATA_DIR" not in config:
             config["DATA_DIR"] = tmp_path_factory.mktemp("var")
         return create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "RATE_LIMIT": UNLIMITED,
-                           "INSIGHT_RATE_LIMIT": UNLIMITED, "LEARN_WAIT_SECONDS": 60, **config})
+                           "INSIGHT_RATE_LIMIT": UNLIMITED, "LEARN_WAIT_SECONDS": 60,
+                           "LEARNING": False, **config})
 
     return make
 

@@ -19,7 +19,7 @@ from app.samples.store import SampleStore
 TOKEN = "correct horse battery staple"
 
 
-LEARNING = {"ADMIN_TOKEN": TOKEN}  # learning on (the default), admin API on
+LEARNING = {"ADMIN_TOKEN": TOKEN, "LEARNING": True}  # learning on, admin API on
 
 
 @pytest.fixture()

@@ -26,7 +26,7 @@ def s3_app(make_app, proxy, tmp_path, monkeypatch, s3_prefix):
         monkeypatch.setenv(name, value)
 
     def make():
-        return make_app(DATA_DIR=tmp_path / "var", S3_BUCKET=BUCKET, S3_PREFIX=s3_prefix)
+        return make_app(DATA_DIR=tmp_path / "var", S3_BUCKET=BUCKET, S3_PREFIX=s3_prefix, LEARNING=True)
     return make
 
 

@@ -17,7 +17,7 @@ ALICE, BOB = "alice-0123456789abcdef", "bob-0123456789abcdef"
 
 @pytest.fixture(scope="module")
 def person_app(make_app):
-    return make_app()
+    return make_app(LEARNING=True)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_a_malformed_person_is_refused_and_nothing_is_stored(person_app, ones, p
 
 def test_a_failing_personal_store_keeps_the_sample_and_the_answer(make_app, tmp_path, ones):
     """People's layers cannot be written (their folder is a file): the correction still lands."""
-    app = make_app(DATA_DIR=tmp_path / "var")
+    app = make_app(DATA_DIR=tmp_path / "var", LEARNING=True)
     (tmp_path / "var").mkdir(exist_ok=True)
     (tmp_path / "var" / "people").write_text("not a folder")
     client = app.test_client()

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow  # measurement runs of minutes: `-m 'not slow'` sk
 
 
 def test_random_wrong_labels_leave_mnist_accuracy_within_1pp(make_app, pen_digits, mnist_dir):
-    app = make_app()
+    app = make_app(LEARNING=True)
     client = app.test_client()
     rng = np.random.default_rng(2026)
     digits = pendigits.held_out(pen_digits)

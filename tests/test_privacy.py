@@ -23,7 +23,7 @@ SECRET = "Jane Doe, 12 Rue de la Paix, 48.8698N 2.3311E"
 
 @pytest.fixture()
 def client(make_app):
-    return make_app(ADMIN_TOKEN=TOKEN).test_client()
+    return make_app(ADMIN_TOKEN=TOKEN, LEARNING=True).test_client()
 
 
 def _seven() -> Image.Image:

@@ -64,7 +64,7 @@ def test_a_web_process_serves_without_tensorflow(tmp_path, drawings):
 
 
 def test_corrections_wait_in_the_queue_for_the_learner_and_are_learned_in_order(make_app, tmp_path, drawings):
-    app = make_app(DATA_DIR=tmp_path / "var", LEARNER="process", LEARN_WAIT_SECONDS=0.3)
+    app = make_app(DATA_DIR=tmp_path / "var", LEARNING=True, LEARNER="process", LEARN_WAIT_SECONDS=0.3)
     client = app.test_client()
     queued = []
     for label, url in drawings[:3]:  # no learner running: saved, answered at once, not lost
@@ -95,7 +95,7 @@ def test_corrections_wait_in_the_queue_for_the_learner_and_are_learned_in_order(
 
 def test_a_killed_learner_resumes_at_the_oldest_pending_sample_and_learns_nothing_twice(make_app, tmp_path,
                                                                                         drawings):
-    app = make_app(DATA_DIR=tmp_path / "var", LEARNER="process", LEARN_WAIT_SECONDS=0)
+    app = make_app(DATA_DIR=tmp_path / "var", LEARNING=True, LEARNER="process", LEARN_WAIT_SECONDS=0)
     client = app.test_client()
     for label, url in drawings:
         assert client.post("/api/correct", json={"image": url, "label": label}).get_json()["status"] == "queued"
@@ -123,7 +123,7 @@ def test_a_killed_learner_resumes_at_the_oldest_pending_sample_and_learns_nothin
 
 def test_a_step_published_before_a_crash_is_not_taken_again(make_app, tmp_path, drawings):
     """The learner died after publishing a version and before rewriting the sample's status."""
-    app = make_app(DATA_DIR=tmp_path / "var", LEARNER="process", LEARN_WAIT_SECONDS=0)
+    app = make_app(DATA_DIR=tmp_path / "var", LEARNING=True, LEARNER="process", LEARN_WAIT_SECONDS=0)
     client = app.test_client()
     label, url = drawings[0]
     sample_id = client.post("/api/correct", json={"image": url, "label": label}).get_json()["sample_id"]

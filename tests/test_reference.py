@@ -46,7 +46,7 @@ def test_a_fresh_app_with_no_mnist_anywhere_learns_from_its_first_correction(mak
     monkeypatch.setattr(mnist, "load", no_mnist)
     monkeypatch.setattr(mnist, "ensure", no_mnist)
     monkeypatch.setenv("DIGITDRAW_MNIST_DIR", str(tmp_path / "empty"))  # what used to switch learning off
-    client = make_app(DATA_DIR=tmp_path / "var").test_client()
+    client = make_app(DATA_DIR=tmp_path / "var", LEARNING=True).test_client()
     assert client.get("/api/health").get_json()["learning"] == {"on": True, "reason": None}
     reply = client.post("/api/correct", json=drawing).get_json()
     assert reply["learned"] is True and reply["reason"].startswith("learned"), reply["reason"]

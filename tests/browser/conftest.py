@@ -126,7 +126,7 @@ def site(make_app: MakeApp, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """A fresh app with its own data folder, so corrections are stored where the test can read them (and
     the online nets really learn, from the reference digits shipped in models/)."""
     data_dir = tmp_path_factory.mktemp("site")
-    app = make_app(DATA_DIR=data_dir)
+    app = make_app(DATA_DIR=data_dir, LEARNING=True)
     with serving(app) as served:
         yield Site(app, served, data_dir)
 

@@ -53,7 +53,7 @@ def _pick(client, pen_digits) -> list[tuple[pendigits.PenDigit, str, int | None]
 @pytest.fixture(scope="module")
 def insight(make_app, pen_digits) -> Iterator[Insight]:
     """A fresh app with learning on and an admin token; 12 drawings stored the way the page stores them."""
-    app = make_app(ADMIN_TOKEN=TOKEN)
+    app = make_app(ADMIN_TOKEN=TOKEN, LEARNING=True)
     client = app.test_client()
     sent = []
     for i, (digit, url, answer) in enumerate(_pick(client, pen_digits)):

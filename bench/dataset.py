@@ -3,7 +3,7 @@
     .venv/bin/python bench/dataset.py [--samples 100000] [--blobs 2000] [--s3-samples 5000]
                                       [--local-samples 30000] [--requests 200] [--seed 0] [--json out.json]
 
-gunicorn (one worker) on 127.0.0.1 with learning off (an empty MNIST folder), requests one at a time:
+gunicorn (one worker) on 127.0.0.1 with learning off (DIGITDRAW_LEARNING=false), requests one at a time:
 1. `--samples` index rows bulk-loaded with `SampleIndex.put_many` in id order (what reindex does), on
    SQLite and on PostgreSQL (a throw-away server from Debian's binaries); PNG + JSON in the local
    folder for `--blobs` of them only (so /api/samples/<id> has something to serve). Then the export
@@ -112,11 +112,11 @@ def endpoints(port: int, sample_ids: list[str], count: int, target: tuple[float,
             "load_average": load, "cpus": os.cpu_count()}
 
 
-def app_env(data_dir: Path, database_url: str, mnist_dir: Path, **extra: str) -> dict[str, str]:
+def app_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("DIGITDRAW_", "AWS_")) and key != "DATABASE_URL"}
     return env | {"DIGITDRAW_DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
-                  "DIGITDRAW_MNIST_DIR": str(mnist_dir), "DIGITDRAW_LOG_LEVEL": "WARNING",
+                  "DIGITDRAW_LEARNING": "false", "DIGITDRAW_LOG_LEVEL": "WARNING",
                   "DIGITDRAW_RATE_LIMIT": "1000000/minute", "DIGITDRAW_INSIGHT_RATE_LIMIT": "1000000/minute",
                   **extra}
 
@@ -203,8 +203,7 @@ def part_index(backend: str, samples: list[tuple[dict[str, Any], corpus.Drawing]
     subset = sorted(rng.sample(range(len(samples)), min(blobs, len(samples))))
     with_blobs = [samples[i] for i in subset]
     with tempfile.TemporaryDirectory(prefix="digitdraw-bench-") as tmp:
-        data, mnist = Path(tmp) / "var", Path(tmp) / "no-mnist"
-        mnist.mkdir()
+        data = Path(tmp) / "var"
         if backend == "sqlite":
             url, subset_url = f"sqlite:///{data}/digitdraw.db", f"sqlite:///{tmp}/subset.db"
         else:
@@ -213,11 +212,11 @@ def part_index(backend: str, samples: list[tuple[dict[str, Any], corpus.Drawing]
         report: dict[str, Any] = {"backend": backend, "samples": len(samples), "with_blobs": len(with_blobs)}
         report["bulk_load_s"] = round(bulk_load(url, samples), 1)
         corpus.write_folder(data, with_blobs)
-        with servers.gunicorn(app_env(data, url, mnist)) as port:
+        with servers.gunicorn(app_env(data, url)) as port:
             report |= endpoints(port, public_ids(with_blobs), requests, (50, 200))
         report["in_process"] = in_process(url, samples[-1][0], max(50, requests // 4))
         bulk_load(subset_url, with_blobs)  # what export reads: the samples it can find in storage
-        env = app_env(data, subset_url, mnist)
+        env = app_env(data, subset_url)
         report["export"] = {fmt: export(env, fmt, Path(tmp) / f"export-{fmt}") for fmt in ("jsonl", "npz")}
     return report
 
@@ -226,8 +225,7 @@ def part_s3(count: int, seed: int, requests: int) -> dict[str, Any]:
     """Part 2: samples in S3 (moto), reindexed into SQLite."""
     samples = list(corpus.metas(count, seed, days=120))
     with tempfile.TemporaryDirectory(prefix="digitdraw-bench-") as tmp, servers.moto() as endpoint:
-        data, mnist = Path(tmp) / "var", Path(tmp) / "no-mnist"
-        mnist.mkdir()
+        data = Path(tmp) / "var"
         client = make_s3_client(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
                                 aws_secret_access_key="test")
         client.create_bucket(Bucket=BUCKET)
@@ -235,7 +233,7 @@ def part_s3(count: int, seed: int, requests: int) -> dict[str, Any]:
         corpus.store(S3Storage(BUCKET, "bench", client), samples)
         report: dict[str, Any] = {"backend": "sqlite", "storage": "s3 (moto)", "samples": count,
                                   "upload_s": round(time.perf_counter() - start, 1)}
-        env = app_env(data, f"sqlite:///{data}/digitdraw.db", mnist, AWS_ENDPOINT_URL=endpoint,
+        env = app_env(data, f"sqlite:///{data}/digitdraw.db", AWS_ENDPOINT_URL=endpoint,
                       AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1",
                       DIGITDRAW_S3_BUCKET=BUCKET, DIGITDRAW_S3_PREFIX="bench")
         report["reindex"] = reindex(env)
@@ -248,10 +246,9 @@ def part_local(count: int, seed: int, requests: int) -> dict[str, Any]:
     """Part 3: samples in a local folder, reindexed into SQLite."""
     samples = list(corpus.metas(count, seed, days=240))
     with tempfile.TemporaryDirectory(prefix="digitdraw-bench-") as tmp:
-        data, mnist = Path(tmp) / "var", Path(tmp) / "no-mnist"
-        mnist.mkdir()
+        data = Path(tmp) / "var"
         corpus.write_folder(data, samples)
-        env = app_env(data, f"sqlite:///{data}/digitdraw.db", mnist)
+        env = app_env(data, f"sqlite:///{data}/digitdraw.db")
         report: dict[str, Any] = {"backend": "sqlite", "storage": "local folder", "samples": count,
                                   "reindex": reindex(env)}
         with servers.gunicorn(env) as port:

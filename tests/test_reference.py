@@ -73,7 +73,7 @@ def _models_with(tmp_path: Path, damage: str) -> Path:
 def test_when_learning_cannot_run_health_and_every_correction_say_why(make_app, tmp_path, drawing, config, reason):
     damage = config.pop("damage", None)
     models = {"MODEL_DIR": _models_with(tmp_path, damage)} if damage else {}
-    client = make_app(DATA_DIR=tmp_path / "var", **models, **config).test_client()
+    client = make_app(DATA_DIR=tmp_path / "var", **models, **{"LEARNING": True, **config}).test_client()
     learning = client.get("/api/health").get_json()["learning"]
     assert learning["on"] is False and reason in learning["reason"], learning
     reply = client.post("/api/correct", json=drawing).get_json()

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow  # measurement runs of minutes: `-m 'not slow'` sk
 
 
 def test_nothing_is_lost_through_an_outage_and_a_killed_worker():
-    report = run(seconds=20, workers=2, clients=6, outage=5)
+    report = run(seconds=16, workers=2, clients=4, outage=4)
     print("soak:", report)
     assert len(report["events"]) == 3  # the kill, the outage and the recovery all happened inside the run
     assert report["server_errors"] == 0

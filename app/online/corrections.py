@@ -112,7 +112,7 @@ def _outcome(state: Runtime, meta: dict[str, Any], indexed: bool, stored: bool |
             state.queue.wake.set()
         decided = wait_for_outcome(state.index, meta["id"], settings().learn_wait_seconds)
         if decided is not None:
-            state.learner.sync()
+            state.learner.refresh(now=True)  # read with the version just published (S3 down: what we have)
             return decided["status"], decided["reason"] or decided["status"]
     return QUEUED, "queued: saved; the learner has not reached it yet and will learn it in order"
 

@@ -164,12 +164,13 @@ class OnlineLearner:
         self._checked_at = time.monotonic()
         return manifest
 
-    def refresh(self) -> None:
-        """Cheap staleness check for the request path: at most one manifest read per second.
+    def refresh(self, *, now: bool = False) -> None:
+        """Cheap staleness check for the request path: at most one manifest read per second (`now`: at once,
+        e.g. when the learner has just published the version a correction waits for).
 
         When storage is down the worker keeps serving what it has in memory and tries again later.
         """
-        if time.monotonic() - self._checked_at < _REFRESH_SECONDS:
+        if not now and time.monotonic() - self._checked_at < _REFRESH_SECONDS:
             return
         with self._lock:
             try:

@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +36,7 @@ from app.reading.ensemble import Ensemble  # noqa: E402
 from app.reading.imaging import ink_map, normalise  # noqa: E402
 from app.reading.model_files import load_shipped  # noqa: E402
 from app.reading.numbers import read_number  # noqa: E402
+from bench.predict import percentiles, timed  # noqa: E402  (one way to time things across the benches)
 
 HEIGHT, WIDTH = pendigits.CANVAS, 3 * pendigits.CANVAS
 GAPS = {"spaced": (0.15, 0.60), "tight": (-0.04, 0.06)}
@@ -81,22 +80,6 @@ def in_fractions(number: list[list[pendigits.Stroke]]) -> list[list[tuple[float,
 
 def draw(number: list[list[pendigits.Stroke]]) -> Image.Image:
     return pendigits.render([stroke for digit in number for stroke in digit], HEIGHT, width=WIDTH)
-
-
-def percentiles(seconds: list[float]) -> dict[str, float]:
-    ms = np.array(seconds) * 1000
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3)}
-
-
-def timed(call: Callable[[int], object], count: int) -> list[float]:
-    for i in range(10):  # warm-up
-        call(i)
-    samples = []
-    for i in range(count):
-        start = time.perf_counter()
-        call(i)
-        samples.append(time.perf_counter() - start)
-    return samples
 
 
 def main() -> None:

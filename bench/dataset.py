@@ -166,7 +166,8 @@ def in_process(url: str, newest: dict[str, Any], count: int) -> dict[str, Any]:
     one write: the newest sample's status rewritten, as learning does after every correction."""
     index = SampleIndex(url)
     reads: dict[str, Callable[[], Any]] = {
-        "summary()": index.summary,
+        "summary()": index.summary,  # kept between writes: what a polled stats page costs
+        "summary() after a write": lambda: (index.summaries.clear(), index.summary()),  # computed afresh
         "page()": index.page,
         "page(page=2000, everyone)": lambda: index.page(page=DEEP_PAGE, everyone=True),
         "counts()": index.counts,

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from app.reading.ensemble import MODEL_NAMES
@@ -249,19 +250,43 @@ def test_migrations_reach_head_and_match_the_models(index: SampleIndex):
     index.migrate()  # again: nothing to do
 
 
-def test_a_database_of_the_previous_revision_migrates_with_its_rows(url: str):
+def test_a_database_of_an_earlier_revision_migrates_with_its_rows(url: str):
+    """Rows written, the schema taken back to 0001 (before the learner's queue index and the revision
+    count), then up again: every row and count survives both ways, and the schema matches the models."""
     old = SampleIndex(url)
-    old.migrate("0001")  # the schema before the learner's queue index
+    old.migrate()
     metas = make_metas(random.Random(3), 40)
     old.put_many(metas)
     before = dump(old)
+    old.downgrade("0001")
+    with old.engine.connect() as conn:
+        assert "index_revision" not in sa_inspect(conn).get_table_names()
+    assert dump(old) == before
     old.migrate()
     assert dump(old) == before
     with old.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []
     assert [row["id"] for row in old.pending(100)] == sorted(
         m["id"] for m in metas if stats.status(m) == "pending" and not m.get("deleted"))
+    check_exact(old, {m["id"]: m for m in metas}, windows=(50,))
     old.close()
+
+
+def test_a_summary_is_kept_until_any_process_writes(url: str, index: SampleIndex):
+    """The stats page is polled: a summary is computed once per write, not per request, and a write by
+    another process (here: another SampleIndex on the same database) is seen at once."""
+    metas = {m["id"]: m for m in make_metas(random.Random(5), 80)}
+    index.put_many(metas.values())
+    first = index.summary()
+    assert index.summary() is first  # nobody wrote: the same answer, not computed again
+    assert index.summary(7) is not first and index.summary(7) == stats.summary(list(metas.values()), 7)
+    other = SampleIndex(url)
+    changed = {**next(iter(metas.values())), "status": "learned"}
+    metas[changed["id"]] = changed
+    other.put(changed)
+    other.close()
+    assert index.summary() is not first
+    check_exact(index, metas, windows=(50, 7))
 
 
 def test_urls():

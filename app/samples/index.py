@@ -28,7 +28,7 @@ import bisect
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ import filelock
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Connection,
     Float,
@@ -80,6 +81,7 @@ SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 ANALYZE_AFTER = 5_000  # a put_many of this many samples is a bulk load: refresh the planner's statistics after it
 CHUNK = 500  # ids per IN (...) lookup: well below every backend's parameter limit
 STREAM_ROWS = 1_000  # rows per fetch when streaming an export
+CACHED_WINDOWS = 4  # summaries kept per process, one per prequential window asked for
 
 Meta = Mapping[str, Any]
 
@@ -183,7 +185,18 @@ class ClientCount(Base):
     n: Mapped[int] = mapped_column(Integer)
 
 
+class IndexRevision(Base):
+    """One row counting the index's write transactions: a process that cached an answer computed at revision n
+    knows it still holds while the count is n, whichever process writes (see SampleIndex.summary)."""
+
+    __tablename__ = "index_revision"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 SAMPLES: Table = Sample.__table__  # type: ignore[assignment]
+REVISION: Table = IndexRevision.__table__  # type: ignore[assignment]
 COUNTS: tuple[Table, ...] = (LabelCount.__table__, DayCount.__table__, ClientCount.__table__)  # type: ignore[assignment]
 SUMS = tuple(f"{kind}_{name}" for kind in ("right", "seen") for name in NAMES)
 DERIVED = frozenset(("seq", *SUMS))  # columns that follow from the rows' order, not from the sample itself
@@ -375,6 +388,7 @@ class SampleIndex:
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True)
             self.upsert = postgresql.insert
+        self.summaries: dict[int, tuple[int, dict[str, Any]]] = {}  # window → (revision, summary)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -399,12 +413,19 @@ class SampleIndex:
                 yield conn
 
     def migrate(self, revision: str = "head") -> None:
-        """Bring the schema to `revision` (the newest by default) of app/samples/migrations (no alembic.ini)."""
+        """Bring the schema up to `revision` (the newest by default) of app/samples/migrations (no alembic.ini)."""
+        self._alembic(command.upgrade, revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Take the schema back down to `revision` (an operator undoing a deploy; the migration tests)."""
+        self._alembic(command.downgrade, revision)
+
+    def _alembic(self, step: Callable[[Config, str], None], revision: str) -> None:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.writing() as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, revision)
+            step(config, revision)
 
     @contextmanager
     def learner_lock(self) -> Iterator[None]:
@@ -453,6 +474,7 @@ class SampleIndex:
             for sample_id in ids:
                 batch.put(rows[sample_id], existing.get(sample_id))
             batch.finish(self.upsert)
+            conn.execute(update(REVISION).values(n=REVISION.c.n + 1))
         if len(ids) >= ANALYZE_AFTER:
             self.analyze()
         return len(ids)
@@ -558,24 +580,38 @@ class SampleIndex:
         }
 
     def summary(self, window: int = stats.DEFAULT_WINDOW) -> dict[str, Any]:
-        """Exactly stats.summary(<every indexed sample's metadata>, window), in five small queries."""
+        """Exactly stats.summary(<every indexed sample's metadata>, window), in five small queries, or in one
+        while no process has written since this one last computed it (the stats page is polled, and building
+        its series is most of a request's time). The answer may be shared: read it, don't change it."""
         with self.reading() as conn:
-            people, first_day, last_day, rows = conn.execute(select(
-                select(func.count()).select_from(ClientCount).scalar_subquery(),
-                select(func.min(DayCount.day)).scalar_subquery(),
-                select(func.max(DayCount.day)).scalar_subquery(),
-                select(func.coalesce(func.max(SAMPLES.c.seq), 0)).scalar_subquery())).one()
-            found = conn.execute(select(LabelCount.label, LabelCount.source, LabelCount.shown, LabelCount.status,
-                                        LabelCount.consent, LabelCount.n)).all()
-            cells = {(label, came, None if answer == NOT_RECOGNISED else answer, decided, consent): n
-                     for label, came, answer, decided, consent, n in found}
-            days: dict[str, Counter[str]] = {}
-            if last_day is not None:
-                since = stats.first_shown_day(last_day)
-                for day, came, n in conn.execute(select(DayCount.day, DayCount.source, DayCount.n)
-                                                 .where(DayCount.day >= since)).all():
-                    days.setdefault(day, Counter())[came] = n
-            curve = self._prequential(conn, window, rows)
+            revision = conn.execute(select(REVISION.c.n)).scalar_one()
+            cached = self.summaries.get(window)
+            if cached is not None and cached[0] == revision:
+                return cached[1]
+            found = self._summary(conn, window)
+        self.summaries.pop(window, None)
+        while len(self.summaries) >= CACHED_WINDOWS:
+            del self.summaries[next(iter(self.summaries))]
+        self.summaries[window] = (revision, found)
+        return found
+
+    def _summary(self, conn: Connection, window: int) -> dict[str, Any]:
+        people, first_day, last_day, rows = conn.execute(select(
+            select(func.count()).select_from(ClientCount).scalar_subquery(),
+            select(func.min(DayCount.day)).scalar_subquery(),
+            select(func.max(DayCount.day)).scalar_subquery(),
+            select(func.coalesce(func.max(SAMPLES.c.seq), 0)).scalar_subquery())).one()
+        found = conn.execute(select(LabelCount.label, LabelCount.source, LabelCount.shown, LabelCount.status,
+                                    LabelCount.consent, LabelCount.n)).all()
+        cells = {(label, came, None if answer == NOT_RECOGNISED else answer, decided, consent): n
+                 for label, came, answer, decided, consent, n in found}
+        days: dict[str, Counter[str]] = {}
+        if last_day is not None:
+            since = stats.first_shown_day(last_day)
+            for day, came, n in conn.execute(select(DayCount.day, DayCount.source, DayCount.n)
+                                             .where(DayCount.day >= since)).all():
+                days.setdefault(day, Counter())[came] = n
+        curve = self._prequential(conn, window, rows)
         ends = curve["created"]
         return {
             "totals": stats.tally(cells, people, ends[0] if ends else None, ends[-1] if ends else None),

@@ -48,7 +48,7 @@ def online_learner(settings: Settings, ensemble: Ensemble, storage: Storage, ref
     """An online learner over `ensemble`, on the current version (the shipped weights if storage is down)."""
     learner = OnlineLearner(
         ensemble,
-        VersionStore(storage, settings.keep_versions),
+        VersionStore(storage, settings.keep_versions, settings.snapshot_every),
         reference,
         {"fnn_online": settings.fnn_learning_rate, "cnn_online": settings.cnn_learning_rate},
         settings.guard_margin,

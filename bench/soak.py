@@ -37,10 +37,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.nets.cnn import CNN  # noqa: E402
-from app.nets.fnn import FNN  # noqa: E402
 from app.offline import pendigits  # noqa: E402
-from app.online.versions import VersionStore  # noqa: E402
+from app.online.versions import BASELINE, VersionStore  # noqa: E402
+from app.reading.ensemble import SHIPPED  # noqa: E402
+from app.reading.model_files import load_for_serving  # noqa: E402
 from app.samples.index import SampleIndex  # noqa: E402
 from app.samples.storage import S3Storage  # noqa: E402
 from app.samples.store import SampleStore  # noqa: E402
@@ -146,11 +146,11 @@ def verify(endpoint: str, prefix: str, tally: Tally) -> dict[str, object]:
     manifest = versions.read()
     named = [record["sample_id"] for record in manifest.versions]
     unloadable = 0
+    shipped = dict(zip(SHIPPED, load_for_serving(ROOT / "models"), strict=True))
     for record in manifest.versions:
+        nets = {name: net.copy() for name, net in shipped.items()}
         try:
-            blobs = versions.weights(manifest, record["version"])
-            FNN.from_bytes(blobs["fnn"])
-            CNN.initialise(0).load_bytes(blobs["cnn"])
+            versions.bring(nets, shipped, BASELINE, manifest, record["version"])
         except Exception:  # a version that does not load is exactly what this run looks for
             unloadable += 1
     return {

@@ -12,7 +12,9 @@ import pytest
 
 from app.offline import mnist, pendigits
 from app.offline.export import load_extra
+from app.reading.ensemble import ONLINE
 from app.reading.imaging import preprocess
+from app.runtime import runtime
 from app.samples.storage import LocalStorage
 from app.samples.store import SampleStore
 
@@ -194,18 +196,56 @@ def test_export_round_trips_every_consented_sample(learning_app, tmp_path, drawi
                for line in lines)
 
 
-def test_only_the_last_kept_versions_remain_and_each_loads(make_app, tmp_path, drawings):
-    app = make_app(DATA_DIR=tmp_path / "var", **LEARNING, KEEP_VERSIONS=3)
+def test_versions_are_small_steps_rebuilt_exactly_and_only_the_kept_ones_remain(make_app, tmp_path, drawings):
+    """Each version is stored as its int8 step (a snapshot of every weight every SNAPSHOT_EVERY along a line).
+    The web side rebuilds each one as it comes, one step at a time, and after a rollback from a snapshot or
+    the shipped weights: either way it holds bit for bit the weights the learner computed. Only the newest
+    KEEP_VERSIONS and the versions they are built from keep their files."""
+    app = make_app(DATA_DIR=tmp_path / "var", **LEARNING, KEEP_VERSIONS=3, SNAPSHOT_EVERY=3)
     client = app.test_client()
     right = {"Authorization": f"Bearer {TOKEN}"}
-    learned = sum(client.post("/api/correct", json={"image": url, "label": label}).get_json()["learned"]
-                  for label, url in drawings[:6])
-    assert learned >= 4
-    listed = [v["version"] for v in client.get("/api/models").get_json()["versions"]]
-    assert listed == list(range(learned - 2, learned + 1))
+    computed: dict[int, dict[str, list[np.ndarray]]] = {}
+    for label, url in drawings[:7]:
+        body = client.post("/api/correct", json={"image": url, "label": label}).get_json()
+        if body["learned"]:
+            with app.app_context():
+                state = runtime()
+                version = body["model_version"]["cnn_online"]
+                computed[version] = {name: state.queue.learner.ensemble.models[name].get_weights() for name in ONLINE}
+                for name in ONLINE:
+                    assert all(np.array_equal(a, b) for a, b in zip(
+                        state.ensemble.models[name].get_weights(), computed[version][name], strict=True))
+    assert len(computed) >= 5
+    newest = max(computed)
+    listing = client.get("/api/models").get_json()["versions"]
+    listed = [v["version"] for v in listing]
+    by_version = {v["version"]: v for v in listing}
+    assert set(range(newest - 2, newest + 1)) <= set(listed)  # the newest three
+    for version in listed:  # and what they are built from: back to their snapshot, or to the shipped weights
+        if version < newest - 2:
+            assert any(version in lineage(by_version, v) for v in range(newest - 2, newest + 1))
+    assert all((v["kind"] == "snapshot") == (v["depth"] == 0) for v in listing)
     online = tmp_path / "var" / "models" / "online"
-    folders = {p.parent.name for p in online.rglob("*.npz")}
-    assert len(folders) == 3  # older versions' weights are gone, kept ones are all there
-    assert {p.name for p in online.iterdir() if p.is_dir()} == folders  # and their folders with them
-    for version in listed:
+    files = {p.parent.name: sorted(q.name for q in p.parent.iterdir()) for p in online.rglob("*.npz")}
+    assert len(files) == len(listed) and {p.name for p in online.iterdir() if p.is_dir()} == set(files)
+    for folder, names in files.items():
+        assert names in (["step.npz"], ["cnn.npz", "fnn.npz"])
+        if names == ["step.npz"]:
+            assert (online / folder / "step.npz").stat().st_size < 1_000_000  # was 4.2 MB a version
+    for version in [*sorted(listed, reverse=True), newest]:  # back along the line, then forward again
         assert client.post("/api/models/rollback", json={"version": version}, headers=right).status_code == 200
+        with app.app_context():
+            for name in ONLINE:
+                assert all(np.array_equal(a, b) for a, b in zip(
+                    runtime().ensemble.models[name].get_weights(), computed[version][name], strict=True))
+
+
+def lineage(records: dict[int, dict], version: int) -> list[int]:
+    """The versions `version` is built from (its own included), back to a snapshot or the shipped weights."""
+    found = []
+    while version in records:
+        found.append(version)
+        if records[version]["kind"] == "snapshot":
+            break
+        version = records[version]["parent"]
+    return found

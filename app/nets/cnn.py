@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from app.nets.cnn_forward import DROPOUT, KERNEL
+from app.nets.cnn_forward import DROPOUT, KERNEL, head_proba
 
 _IMAGES = tf.TensorSpec([None, 28, 28], tf.float32)
 _LABELS = tf.TensorSpec([None], tf.int64)
@@ -138,6 +138,11 @@ class CNN:
 
     def proba_from_features(self, features: np.ndarray) -> np.ndarray:
         return self._head_proba(tf.convert_to_tensor(features, tf.float32)).numpy()
+
+    def proba_with(self, features: np.ndarray, online: list[np.ndarray]) -> np.ndarray:
+        """Probabilities under other dense weights (a candidate step), without assigning them: in NumPy, as
+        the web workers read, and without a variable assignment per candidate the learner tries."""
+        return head_proba(features, online)
 
     def loss(self, x: np.ndarray, y: np.ndarray) -> float:
         return float(self._loss_fn(tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.int64)))

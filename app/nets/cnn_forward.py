@@ -21,6 +21,7 @@ matrix product over the image's 4×4 patches (im2col), which BLAS does far faste
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,13 @@ def max_pool(x: np.ndarray) -> np.ndarray:
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def head_proba(features: np.ndarray, online: Sequence[np.ndarray]) -> np.ndarray:
+    """Class probabilities from the frozen features under the dense layers `online` (kernel, bias, kernel,
+    bias): what an online step changes, so the learner scores candidate steps with this, not with Keras."""
+    dense, dense_bias, out, out_bias = online
+    return softmax(np.maximum(features @ dense + dense_bias, 0.0) @ out + out_bias)
 
 
 class CNNForward:
@@ -110,6 +118,13 @@ class CNNForward:
         self.conv1, self.bias1, self.conv2, self.bias2 = conv1, bias1, conv2, bias2
         self.dense, self.dense_bias, self.out, self.out_bias = dense, dense_bias, out, out_bias
 
+    def online_weights(self) -> list[np.ndarray]:
+        """The dense layers, which online steps move (`CNN.online_weights`), in the same order."""
+        return [self.dense, self.dense_bias, self.out, self.out_bias]
+
+    def set_online_weights(self, weights: list[np.ndarray]) -> None:
+        self.dense, self.dense_bias, self.out, self.out_bias = (np.asarray(w, np.float32) for w in weights)
+
     def load_bytes(self, data: bytes) -> None:
         """Take an online version's weights (`CNN.to_bytes`' .npz), in place."""
         self.set_weights(CNNForward.from_bytes(data).get_weights())
@@ -145,7 +160,7 @@ class CNNForward:
         return self.hidden_from_features(self.frozen_features(x))
 
     def proba_from_features(self, features: np.ndarray) -> np.ndarray:
-        return softmax(self.hidden_from_features(features) @ self.out + self.out_bias)
+        return head_proba(features, self.online_weights())
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n, 10), for float32 images shaped (n, 28, 28)."""

@@ -76,6 +76,10 @@ class FNN:
     def proba_from_features(self, features: np.ndarray) -> np.ndarray:
         return self.predict_proba(features)
 
+    def proba_with(self, features: np.ndarray, online: list[np.ndarray]) -> np.ndarray:
+        """Probabilities under other online weights (a candidate step), without taking them."""
+        return FNN(dict(zip(_ORDER, online, strict=True)), self.l2).predict_proba(features)
+
     def loss(self, x: np.ndarray, y: np.ndarray) -> float:
         return self.loss_and_gradients(x, y)[0]
 

@@ -23,8 +23,9 @@ import numpy as np
 from app.nets.fnn import cross_entropy
 from app.online.reference import ReferenceDigits
 from app.online.rehearsal import Rehearsal
+from app.online.steps import Direction, Step
 from app.online.versions import BASELINE, Conflict, Manifest, VersionStore
-from app.reading.ensemble import ONLINE, Ensemble, decide
+from app.reading.ensemble import ONLINE, SHIPPED, Ensemble, decide
 from app.reading.imaging import variants
 from app.samples.storage import StorageError
 from app.samples.store import LEARNED, NOT_LEARNED, QUARANTINED
@@ -91,6 +92,7 @@ class OnlineLearner:
         self._shipped = {name: ensemble.models[name.removesuffix("_online")] for name in ONLINE}
         self._replay_batch, self._seed = replay_batch, seed
         self._current: dict[str, Reading] | None = None  # the online pair's reading, cached per version
+        self.manifest = Manifest(BASELINE, BASELINE, [], None)  # as last read: at most a second old (`listing`)
 
     # Computed when first needed, not at start: a web process follows versions and never learns, and
     # preparing the canary and the replay ranking cost it seconds of start-up (measured: 5.9 s of 9.1 s).
@@ -118,14 +120,14 @@ class OnlineLearner:
         return self.ensemble.versions["fnn_online"]
 
     def _canary(self, models: dict[str, Any]) -> dict[str, Reading]:
-        if self.reference is None:
-            return {}
+        return {name: self._reading(model.proba_from_features(self._canary_features[name]))
+                for name, model in models.items()}
+
+    def _reading(self, probs: np.ndarray) -> Reading:
+        """How probabilities for the canary digits score against their labels."""
+        assert self.reference is not None
         y = self.reference.canary_y
-        readings = {}
-        for name, model in models.items():
-            probs = model.proba_from_features(self._canary_features[name])
-            readings[name] = Reading(float((probs.argmax(1) == y).mean()), float(cross_entropy(probs, y).mean()))
-        return readings
+        return Reading(float((probs.argmax(1) == y).mean()), float(cross_entropy(probs, y).mean()))
 
     def _objections(self, name: str, new: Reading, now: Reading) -> list[str]:
         """Why this net's candidate weights must not become current (empty when they may)."""
@@ -143,16 +145,12 @@ class OnlineLearner:
 
     def _adopt(self, manifest: Manifest) -> None:
         """Make this worker's online pair the manifest's current version."""
+        self.manifest = manifest
         if manifest.current == self.version:
             return
-        if manifest.current == BASELINE:
-            for name in ONLINE:
-                shipped = self.ensemble.models[name.removesuffix("_online")]
-                self.ensemble.models[name].set_weights(shipped.get_weights())
-        else:
-            blobs = self.versions.weights(manifest, manifest.current)
-            for name in ONLINE:
-                self.ensemble.models[name].load_bytes(blobs[name.removesuffix("_online")])
+        models = self.ensemble.models
+        online, shipped = {n: models[f"{n}_online"] for n in SHIPPED}, {n: models[n] for n in SHIPPED}
+        self.versions.bring(online, shipped, self.version, manifest, manifest.current)
         for name in ONLINE:
             self.ensemble.versions[name] = manifest.current
         self._current = None
@@ -179,6 +177,12 @@ class OnlineLearner:
                 self._checked_at = time.monotonic()
                 log.warning("model storage unreachable; serving the version in memory", extra={"error": repr(error)})
 
+    def listing(self) -> Manifest:
+        """The version manifest for pages that show it, without a storage read per request: as `refresh` last
+        read it (at most a second old, or older while storage is down)."""
+        self.refresh()
+        return self.manifest
+
     def learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
         """One gradient step on both online nets from one labelled drawing; kept only if the guard allows.
 
@@ -199,7 +203,7 @@ class OnlineLearner:
             online = {name: self.ensemble.models[name] for name in ONLINE}
             current = self._current = self._current or self._canary(online)
             before = {name: model.online_weights() for name, model in online.items()}
-            canary, refused = self._step(digit, label, current)
+            canary, refused, steps = self._step(digit, label, current)
             if len(refused) == len(ONLINE):
                 self._restore(before)
                 reasons = "; ".join(why for whys in refused.values() for why in whys)
@@ -207,10 +211,10 @@ class OnlineLearner:
             for name in refused:  # keep the other net's step: one net may learn what the other cannot
                 online[name].set_online_weights(before[name])
                 canary[name] = current[name]
-            weights = {n.removesuffix("_online"): model.to_bytes() for n, model in online.items()}
+            kept = {name.removesuffix("_online"): step for name, step in steps.items() if name not in refused}
             readings = {name: reading.as_dict() for name, reading in canary.items()}
             try:
-                published = self.versions.publish(manifest, weights, {**record, "canary": readings})
+                published = self.versions.publish(manifest, kept, self._whole, {**record, "canary": readings})
             except Conflict:
                 self._restore(before)  # someone else advanced: start again from their version
                 continue
@@ -219,6 +223,7 @@ class OnlineLearner:
                 raise
             for name in ONLINE:
                 self.ensemble.versions[name] = published.current
+            self.manifest = published
             self._current = canary
             reason = "learned" + "".join(f"; {name} kept its weights: {'; '.join(why)}"
                                          for name, why in refused.items())
@@ -226,33 +231,37 @@ class OnlineLearner:
         return Outcome(NOT_LEARNED, "busy: too many concurrent updates", self.version)
 
     def _step(self, digit: np.ndarray, label: int,
-              current: dict[str, Reading]) -> tuple[dict[str, Reading], dict[str, list[str]]]:
+              current: dict[str, Reading]) -> tuple[dict[str, Reading], dict[str, list[str]], dict[str, Step]]:
         """One gradient step per net, as long as it takes for the drawing to be read right, if the guard agrees.
 
         Each net's gradient is computed once. Both take the base step; if the pair still misreads
         the drawing, the shortest length (up to 64×) that makes them read it right is searched for
         the CNN's step alone, then the FNN's alone, then both together, and the first the guard
         accepts is kept. A label no accepted length makes them read, such as a deliberately wrong
-        one, keeps the base steps. Returns each net's canary reading and the guard's objections to
-        its final step (empty: accepted).
+        one, keeps the base steps. Returns each net's canary reading, the guard's objections to
+        its final step (empty: accepted) and that step as it is stored (app.online.steps: every length is
+        taken along the gradient rounded to int8).
         """
         assert self.rehearsal is not None
         views = variants(digit)
         models = {name: self.ensemble.models[name] for name in ONLINE}
         start = {name: model.online_weights() for name, model in models.items()}
-        gradient = {}
+        direction = {}
         for name, model in models.items():
             replay_x, replay_y = self.rehearsal.pick(name, model)
-            gradient[name] = model.gradient(np.concatenate([views, replay_x]),
-                                            np.concatenate([np.full(len(views), label), replay_y]))
+            direction[name] = Direction.of(model.gradient(np.concatenate([views, replay_x]),
+                                                          np.concatenate([np.full(len(views), label), replay_y])))
         readings: dict[str, Reading] = {}
+        taken: dict[str, Step] = {}
+        # candidates are scored in NumPy from the frozen features, and only the step kept is given to the nets
+        features = {name: model.frozen_features(digit[np.newaxis]) for name, model in models.items()}
+        candidate = dict(start)
 
         def move(names: tuple[str, ...], multiple: float) -> bool:
             for name in names:
-                rate = self.learning_rates[name] * multiple
-                models[name].set_online_weights(
-                    [w - rate * g for w, g in zip(start[name], gradient[name], strict=True)])
-            probs = {n: m.predict_proba(digit[np.newaxis]) for n, m in models.items()}
+                taken[name] = direction[name].step(self.learning_rates[name] * multiple)
+                candidate[name] = taken[name].apply(start[name])
+            probs = {n: m.proba_with(features[n], candidate[n]) for n, m in models.items()}
             return int(decide(probs["fnn_online"], probs["cnn_online"])[0][0]) == label
 
         def shortest(names: tuple[str, ...]) -> bool:
@@ -275,7 +284,7 @@ class OnlineLearner:
             return move(names, high)
 
         def judge(name: str) -> list[str]:
-            readings[name] = self._canary({name: models[name]})[name]
+            readings[name] = self._reading(models[name].proba_with(self._canary_features[name], candidate[name]))
             return self._objections(name, readings[name], current[name])
 
         right = move(ONLINE, 1.0)
@@ -287,7 +296,13 @@ class OnlineLearner:
                     break
                 move(names, 1.0)
                 readings.update(base)
-        return readings, {name: why for name, why in objections.items() if why}
+        for name, model in models.items():
+            model.set_online_weights(candidate[name])
+        return readings, {name: why for name, why in objections.items() if why}, taken
+
+    def _whole(self) -> dict[str, bytes]:
+        """Every weight of the online pair, for a version stored as a snapshot."""
+        return {name: self.ensemble.models[f"{name}_online"].to_bytes() for name in SHIPPED}
 
     def _restore(self, weights: dict[str, list[np.ndarray]]) -> None:
         for name, values in weights.items():

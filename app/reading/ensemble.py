@@ -55,6 +55,8 @@ class DigitModel(Protocol):
 
     def proba_from_features(self, features: np.ndarray) -> np.ndarray: ...
 
+    def proba_with(self, features: np.ndarray, online: list[np.ndarray]) -> np.ndarray: ...
+
 
 def decide(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Answers (−1 where not recognised) and confidences for batches of two models' probabilities."""

@@ -77,7 +77,7 @@ def stats_json() -> ResponseReturnValue:
     """
     window = validated(schemas.StatsQuery).window or stats.DEFAULT_WINDOW
     learner = runtime().learner
-    manifest = learner.versions.read()
+    manifest = learner.listing()
     floor = {name: reading.as_dict() for name, reading in learner.floor.items()}
     return jsonify(
         **runtime().index.summary(window),

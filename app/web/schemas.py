@@ -438,6 +438,9 @@ class VersionRecord(Closed):
     sample_id: str | None = Field(min_length=1, description="The sample learned; null unless its author shared it.")
     label: Digit
     canary: Canary
+    kind: Literal["step", "snapshot"] = Field(
+        "snapshot", description="Stored as its step from `parent` (about 0.5 MB) or as every weight (4.2 MB).")
+    depth: Count = Field(0, description="Steps since the last snapshot along its line (0: a snapshot).")
 
 
 class Baseline(Closed):

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import schemathesis
 from flask import Flask
@@ -34,7 +35,9 @@ from tests.conftest import UNLIMITED
 
 TOKEN = "openapi-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-IMAGE_PATHS = ("/api/predict", "/api/correct", "/api/internals")
+IMAGE_PATHS = ("/api/predict", "/api/correct", "/api/internals", "/api/read", "/api/read/correct")
+# what every drawing operation accepts besides the image (each ignores the fields it does not take)
+LABELS = {"label": 7, "number": "7"}
 RESPONSE_CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -184,9 +187,9 @@ def test_documented_client_errors_conform(fuzzed_app):
     blank = _data_url(Image.new("LA", (28, 28), (0, 0)), "PNG")
     huge = _data_url(Image.new("L", (2049, 8), 0), "PNG")
     for path in IMAGE_PATHS:
-        _conforms(client.post(path, json={"image": blank, "label": 7}), path, status=422, code="empty_drawing")
-        _conforms(client.post(path, json={"image": huge, "label": 7}), path, status=413, code="image_too_large")
-        _conforms(client.post(path, json={"image": "x" * 3_000_000, "label": 7}), path, status=413, code="too_large")
+        _conforms(client.post(path, json={"image": blank, **LABELS}), path, status=422, code="empty_drawing")
+        _conforms(client.post(path, json={"image": huge, **LABELS}), path, status=413, code="image_too_large")
+        _conforms(client.post(path, json={"image": "x" * 3_000_000, **LABELS}), path, status=413, code="too_large")
         _conforms(client.post(path, data="7", content_type="text/plain"), path, status=415)
     rollback = "/api/models/rollback"
     _conforms(client.post(rollback, json={"version": 0}), rollback, status=401, code="unauthorized")
@@ -206,8 +209,32 @@ def test_unavailable_and_limited_answers_conform(bare_app):
     _conforms(client.post(rollback, json={"version": 0}, headers=AUTH), rollback, status=403, code="admin_disabled")
     for path in IMAGE_PATHS:
         for _ in range(2):
-            _conforms(client.post(path, json={"image": SEVEN_DATA_URL, "label": 7}), path, status=503,
+            _conforms(client.post(path, json={"image": SEVEN_DATA_URL, **LABELS}), path, status=503,
                       code="models_missing")
-        limited = client.post(path, json={"image": SEVEN_DATA_URL, "label": 7})
+        limited = client.post(path, json={"image": SEVEN_DATA_URL, **LABELS})
         _conforms(limited, path, status=429, code="rate_limited")
         assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_reading_a_number_is_described_and_its_answers_conform(fuzzed_app, pen_digits):
+    """Both number operations are in the document with their own bodies, and real answers (a number read; its
+    correction split into digits, and kept whole) keep to it."""
+    for path, request_model, answer_model in (("/api/read", "ReadRequest", "Reading"),
+                                              ("/api/read/correct", "ReadCorrectRequest", "ReadCorrectResponse")):
+        operation = SPEC["paths"][path]["post"]
+        body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        assert (body.rsplit("/", 1)[1], answer.rsplit("/", 1)[1]) == (request_model, answer_model)
+        assert {"400", "413", "415", "422", "429", "503"} <= set(operation["responses"])
+    assert "bad_number" in SPEC["components"]["schemas"]["ReadCorrectBadRequestDetail"]["properties"]["code"]["enum"]
+
+    held = pendigits.held_out(pen_digits)
+    strokes = [s for digit in pendigits.compose_number(held[:2], np.random.default_rng(0), (0.3, 0.5)) for s in digit]
+    image = pendigits.data_url(pendigits.render(strokes, pendigits.CANVAS, width=3 * pendigits.CANVAS))
+    client = fuzzed_app.test_client()
+    read = client.post("/api/read", json={"image": image})
+    _conforms(read, "/api/read", status=200)
+    count = len(read.get_json()["digits"])
+    for number in ("1" * count, "1" * (count + 1)):
+        _conforms(client.post("/api/read/correct", json={"image": image, "number": number}), "/api/read/correct",
+                  status=200)

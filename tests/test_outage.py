@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from app.offline import pendigits
@@ -86,3 +87,26 @@ def test_start_with_s3_down_serves_shipped_weights_then_catches_up(s3_app, proxy
     proxy.up = True
     time.sleep(1.1)  # the staleness check runs at most once a second
     assert late.post("/api/predict", json={"image": url}).get_json()["model_version"]["cnn_online"] == 1
+
+
+def test_a_number_kept_whole_during_an_outage_is_spooled_then_flushed(s3_app, proxy, pen_digits, moto_endpoint,
+                                                                      s3_prefix):
+    held = pendigits.held_out(pen_digits)
+    strokes = [s for digit in pendigits.compose_number(held[:2], np.random.default_rng(0), (0.3, 0.5)) for s in digit]
+    image = pendigits.data_url(pendigits.render(strokes, pendigits.CANVAS, width=3 * pendigits.CANVAS))
+    app = s3_app()
+    client = app.test_client()
+    proxy.down()
+    reply = client.post("/api/read/correct", json={"image": image, "number": "123456"}).get_json()
+    assert reply["segmented"] is False and reply["whole"]["stored"] == "spooled"
+    with app.app_context():
+        spool = runtime().samples.spool
+    assert len(spool.list("numbers/")) == 2  # its PNG and JSON, on local disk
+    store = SampleStore(S3Storage(BUCKET, s3_prefix, moto_client(moto_endpoint)))
+
+    proxy.up = True
+    deadline = time.monotonic() + 15
+    while spool.list("numbers/") and time.monotonic() < deadline:
+        time.sleep(0.2)  # the background flusher drains it
+    assert spool.list("numbers/") == []
+    assert [(meta["id"], meta["label"]) for meta in store.numbers()] == [(reply["whole"]["id"], "123456")]

@@ -101,12 +101,13 @@ def test_per_day_fills_gaps_and_splits_by_source():
         meta(2, 1, {}, day="2026-11-20", source="confirmation"),
         meta(3, 1, {}, day="2026-11-23", source="collection"),
         meta(4, 1, {}, day="2026-11-23", deleted=True),
+        meta(5, 1, {}, day="2026-11-23", source="number"),
     ]
     assert stats.per_day(samples) == [
-        {"date": "2026-11-20", "correction": 1, "confirmation": 1, "collection": 0, "total": 2},
-        {"date": "2026-11-21", "correction": 0, "confirmation": 0, "collection": 0, "total": 0},
-        {"date": "2026-11-22", "correction": 0, "confirmation": 0, "collection": 0, "total": 0},
-        {"date": "2026-11-23", "correction": 0, "confirmation": 0, "collection": 1, "total": 1},
+        {"date": "2026-11-20", "correction": 1, "confirmation": 1, "collection": 0, "number": 0, "total": 2},
+        {"date": "2026-11-21", "correction": 0, "confirmation": 0, "collection": 0, "number": 0, "total": 0},
+        {"date": "2026-11-22", "correction": 0, "confirmation": 0, "collection": 0, "number": 0, "total": 0},
+        {"date": "2026-11-23", "correction": 0, "confirmation": 0, "collection": 1, "number": 1, "total": 2},
     ]
     assert [day["date"] for day in stats.per_day(samples, max_days=2)] == ["2026-11-22", "2026-11-23"]
 
@@ -116,10 +117,13 @@ def test_per_digit_counts_sources_and_misreadings():
         meta(1, 3, {}, predicted=8),
         meta(2, 3, {}, predicted=3, source="confirmation"),
         meta(3, 7, {}, answer=1, source="collection"),
+        meta(4, 3, {}, predicted=3, source="number"),
     ]
     rows = {row["digit"]: row for row in stats.per_digit(samples)}
-    assert rows[3] == {"digit": 3, "correction": 1, "confirmation": 1, "collection": 0, "misread": 1, "total": 2}
-    assert rows[7] == {"digit": 7, "correction": 0, "confirmation": 0, "collection": 1, "misread": 1, "total": 1}
+    assert rows[3] == {"digit": 3, "correction": 1, "confirmation": 1, "collection": 0, "number": 1, "misread": 1,
+                       "total": 3}
+    assert rows[7] == {"digit": 7, "correction": 0, "confirmation": 0, "collection": 1, "number": 0, "misread": 1,
+                       "total": 1}
     assert rows[0]["total"] == 0 and len(rows) == 10
 
 

@@ -38,13 +38,13 @@ class Correction:
     strokes: list[list[tuple[float, ...]]] | None
     person: str | None
     consent: bool
-    collection: bool
+    given: Literal["collection", "number"] | None  # what the drawing was made as: on request, or cut out of a number
     client: str  # a salted hash of the sender, never their address
 
     @property
-    def source(self) -> Literal["collection", "confirmation", "correction"]:
-        if self.collection:
-            return "collection"
+    def source(self) -> Literal["collection", "confirmation", "correction", "number"]:
+        if self.given is not None:
+            return self.given
         return "confirmation" if self.predicted == self.label else "correction"
 
 

@@ -25,6 +25,7 @@ trusted less than any of its digits.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -44,6 +45,8 @@ STROKE_CUT_WIDTH = 1.2  # a single stroke wider than this is taken to be two dig
 CUT_END = 0.05  # no cut closer than this (× line height) to a part's end: a 1 may be one brush wide
 CUT_APART = 0.15  # nor closer than this to another cut
 FLOOR = 1e-6  # probabilities are clipped here before the log, so one hopeless candidate is finite
+STROKE_MARGIN = 0.1  # how far past the drawing's edges strokes may go (× its size): the pen is still captured there
+CUT_MARGIN = 0.15  # empty border around a digit cut out of a number (× its longer side), as a drawn digit has
 
 Point = Sequence[float]
 
@@ -83,13 +86,15 @@ STROKES_PRIOR = Prior(bonus=0.25, weight=2.0, wide=1.4, short=0.8, gap=1.0)
 @dataclass(frozen=True)
 class ReadDigit:
     """One digit of a number: where it is (x0, y0, x1, y1 in image pixels, x1 and y1 exclusive), what it reads
-    as (None: not recognised), and the 28×28 it was read from."""
+    as (None: not recognised), the 28×28 it was read from, and its own ink in the box (a neighbour's ink that
+    reaches into the box is not in it): what `normalise` made the 28×28 of, so the digit can be kept alone."""
 
     box: tuple[int, int, int, int]
     answer: int | None
     confidence: float
     top3: list[list[float]]
     image: np.ndarray
+    ink: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,7 @@ class Candidates:
     spans: list[tuple[int, int]]
     boxes: list[tuple[int, int, int, int]]
     gaps: list[int]
+    inks: list[np.ndarray]
     crops: np.ndarray
     read: Answers
     line: float
@@ -243,7 +249,7 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
     parts = grow_into_fringe(parts, ink)
     found = ndimage.find_objects(parts)
     order = [label for label in order if found[label - 1] is not None]  # a stroke that got no ink
-    spans, boxes, gaps, crops = [], [], [], []
+    spans, boxes, gaps, inks, crops = [], [], [], [], []
     for start in range(len(order)):
         for stop in range(start + 1, min(len(order), start + MAX_PARTS) + 1):
             labels = order[start:stop]
@@ -251,12 +257,13 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
             if x1 - x0 > MAX_WIDTH * line and stop > start + 1:
                 break  # adding parts only widens it (a part alone is always a candidate, so a path exists)
             member = np.isin(parts[y0:y1, x0:x1], labels)
-            crops.append(normalise(np.where(member, ink[y0:y1, x0:x1], 0.0)))
+            inks.append(np.where(member, ink[y0:y1, x0:x1], 0.0))
+            crops.append(normalise(inks[-1]))
             spans.append((start, stop))
             boxes.append((int(x0 + x), int(y0 + y), int(x1 + x), int(y1 + y)))
             gaps.append(widest_gap(member.any(axis=0)))
     batch = np.stack(crops)
-    return Candidates(spans, boxes, gaps, batch, ensemble.answers(batch, personal), line, len(order), prior)
+    return Candidates(spans, boxes, gaps, inks, batch, ensemble.answers(batch, personal), line, len(order), prior)
 
 
 def candidate_box(boxes: list[tuple[slice, slice]], labels: Sequence[int]) -> tuple[int, int, int, int]:
@@ -294,5 +301,89 @@ def read_number(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequen
     read = found.read
     digits = [ReadDigit(box=found.boxes[k], answer=int(read.answer[k]) if read.answer[k] >= 0 else None,
                         confidence=round(float(read.confidence[k]), 4), top3=top3(read.distribution[k]),
-                        image=found.crops[k]) for k in best_path(found.spans, found.scores(), found.parts)]
+                        image=found.crops[k], ink=found.inks[k])
+              for k in best_path(found.spans, found.scores(), found.parts)]
     return Number(sorted(digits, key=lambda d: d.box[0] + d.box[2]))
+
+
+def check_strokes(strokes: Sequence[Sequence[Point]] | None, size: tuple[int, int]) -> None:
+    """Strokes in image pixels must lie on the drawing, give or take MARGIN of its size (the page captures the
+    pen a little past the canvas edge): others belong to another picture."""
+    width, height = size
+    for stroke in strokes or ():
+        for x, y, *_ in stroke:
+            inside = -STROKE_MARGIN * width <= x <= (1 + STROKE_MARGIN) * width
+            if not (inside and -STROKE_MARGIN * height <= y <= (1 + STROKE_MARGIN) * height):
+                raise DrawingError("bad_strokes", f"`strokes` must be pixels of the {width}×{height} image (at "
+                                                  f"most {STROKE_MARGIN:.0%} of its size beyond its edges).")
+
+
+def as_fractions(strokes: Sequence[Sequence[Point]] | None, size: tuple[int, int]) -> list[list[tuple[float, float]]]:
+    """Pixel strokes as `stroke_parts` takes them: x a fraction of the width, y of the height.
+
+    >>> as_fractions([[(84, 28, 0), (420, 140, 9)]], (840, 280))
+    [[(0.1, 0.1), (0.5, 0.5)]]
+    """
+    width, height = size
+    return [[(p[0] / width, p[1] / height) for p in stroke] for stroke in strokes or ()]
+
+
+def owners(points: np.ndarray, digits: Sequence[ReadDigit]) -> np.ndarray:
+    """Which digit each point (x in pixels) drew: the one whose box it is in, or nearest to, horizontally (boxes
+    of a tight number overlap: then the one whose middle is nearest). Every point has exactly one owner.
+
+    >>> box = lambda x0, x1: ReadDigit((x0, 0, x1, 9), 1, 1.0, [], np.zeros(0), np.zeros(0))
+    >>> owners(np.array([5.0, 12.0, 40.0, 26.0, 19.0]), [box(0, 10), box(20, 30), box(18, 22)]).tolist()
+    [0, 0, 1, 1, 2]
+    """
+    x0, x1 = (np.array([d.box[k] for d in digits], dtype=np.float64)[np.newaxis] for k in (0, 2))
+    x = points[:, np.newaxis]
+    outside = np.maximum(x0 - x, x - x1).clip(0)
+    middle = np.abs(x - (x0 + x1) / 2)
+    return np.where(outside == outside.min(axis=1, keepdims=True), middle, np.inf).argmin(axis=1)
+
+
+def moved(pieces: Sequence[Sequence[Point]], origin: tuple[int, int], side: int) -> list[list[tuple[float, ...]]]:
+    """Pixel strokes as fractions of a `side`-pixel square whose top-left is `origin`, rounded as the API stores
+    them (4 decimals, whole ms), t counted from the first point: a single digit's strokes.
+
+    >>> moved([[(15, 30, 500), (25, 30, 520)]], (10, 20), 20)
+    [[(0.25, 0.5, 0), (0.75, 0.5, 20)]]
+    """
+    start = min((p[2] for piece in pieces for p in piece if len(p) > 2), default=0)
+    return [[(round((p[0] - origin[0]) / side, 4), round((p[1] - origin[1]) / side, 4),
+              *((round(p[2] - start),) if len(p) > 2 else ())) for p in piece] for piece in pieces]
+
+
+@dataclass(frozen=True)
+class CutOut:
+    """One digit of a number as a drawing of its own, the way a single digit's sample is kept: its ink alone on
+    a transparent square canvas (black, alpha = ink, so `normalise(ink_map(picture))` is the 28×28 it was read
+    from), and the strokes that drew it as fractions of that square's side (None: none were sent)."""
+
+    picture: Image.Image
+    strokes: list[list[tuple[float, ...]]] | None
+
+
+def cut_out(number: Number, strokes: Sequence[Sequence[Point]] | None) -> list[CutOut]:
+    """Each digit of `number` on its own canvas (its box centred, CUT_MARGIN of its longer side around it), with the
+    pieces of `strokes` (image pixels) that drew it: a stroke that runs from one digit into the next is cut
+    where it crosses over, so every point goes to exactly one digit."""
+    runs: list[list[list[Point]]] = [[] for _ in number.digits]
+    for stroke in strokes or ():
+        owner = owners(np.array([p[0] for p in stroke], dtype=np.float64), number.digits)
+        for i, point in enumerate(stroke):
+            if i == 0 or owner[i - 1] != owner[i]:
+                runs[owner[i]].append([])
+            runs[owner[i]][-1].append(point)
+    cuts = []
+    for digit, pieces in zip(number.digits, runs, strict=True):
+        x0, y0, x1, y1 = digit.box
+        side = math.ceil(max(x1 - x0, y1 - y0) * (1 + 2 * CUT_MARGIN))
+        left, top = (side - (x1 - x0)) // 2, (side - (y1 - y0)) // 2
+        alpha = np.zeros((side, side), np.uint8)
+        alpha[top:top + y1 - y0, left:left + x1 - x0] = np.round(digit.ink * 255).astype(np.uint8)
+        picture = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+        picture.putalpha(Image.fromarray(alpha, mode="L"))
+        cuts.append(CutOut(picture, moved(pieces, (x0 - left, y0 - top), side) if pieces else None))
+    return cuts

@@ -2,7 +2,9 @@
 
 Layout (either backend): `samples/<label>/<YYYY-MM-DD>/<id>.png` and `<id>.json`. The PNG is written
 first and the JSON last, so a sample whose JSON exists is complete; the JSON is rewritten once more
-when learning has decided what to do with it (`status`).
+when learning has decided what to do with it (`status`). A drawing of a number whose digits could not
+be told apart is kept whole, for later training, as `numbers/<YYYY-MM-DD>/<id>.png` and `.json` (its
+label is the digit string): written the same way, but not indexed, since the index holds single digits.
 
 When the store is unreachable (S3 down) a sample is written to a spool on local disk instead —
 durably, with the same keys — and copied to the store, oldest first, once it answers again.
@@ -31,7 +33,10 @@ from app.samples.storage import NotFound, Storage, StorageUnavailable, fetch_man
 log = logging.getLogger(__name__)
 
 PREFIX = "samples/"
-SOURCES = ("correction", "confirmation", "collection")
+NUMBERS = "numbers/"
+SPOOLED = (PREFIX, NUMBERS)  # what the spool may hold
+# "number": one digit of a corrected number (app.online.numbers), cut out of its drawing
+SOURCES = ("correction", "confirmation", "collection", "number")
 # a sample's `status`: pending until learning has run; then learned, quarantined (the guard refused
 # the step: possibly mislabelled) or not_learned (learning could not run: off, busy, store down)
 LEARNED, QUARANTINED, NOT_LEARNED, PENDING = "learned", "quarantined", "not_learned", "pending"
@@ -64,6 +69,10 @@ def sample_key(meta: dict[str, Any], extension: str) -> str:
     return f"{PREFIX}{meta['label']}/{meta['created'][:10]}/{meta['id']}.{extension}"
 
 
+def number_key(meta: dict[str, Any], extension: str) -> str:
+    return f"{NUMBERS}{meta['created'][:10]}/{meta['id']}.{extension}"
+
+
 def sample_id(key: str) -> str:
     """The id in a sample's storage key."""
     return key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
@@ -72,6 +81,12 @@ def sample_id(key: str) -> str:
 def _flush_order(key: str) -> tuple[str, bool]:
     """Oldest sample first (ids start with their time), each PNG before its JSON."""
     return sample_id(key), not key.endswith(".png")
+
+
+def _stamped(meta: dict[str, Any]) -> dict[str, Any]:
+    """`meta` with a new id and the time it arrived, first."""
+    now = datetime.now(UTC)
+    return {"id": new_id(now), "created": now.isoformat(timespec="milliseconds"), **meta}
 
 
 MAX_UNINDEXED = 10_000  # samples kept in memory for a retry while the database is down; reindex finds the rest
@@ -108,7 +123,7 @@ class SampleStore:
         if self.spool is None:
             self.storage.put(key, data, content_type)
             return True
-        if not self.spool.list(PREFIX):
+        if not self._spooled():
             try:
                 self.storage.put(key, data, content_type)
                 return True
@@ -117,12 +132,29 @@ class SampleStore:
         self.spool.put(key, data, content_type)
         return "spooled"
 
+    def _spooled(self) -> list[str]:
+        """Every file waiting in the spool, samples and numbers alike."""
+        return [key for prefix in SPOOLED for key in self.spool.list(prefix)] if self.spool else []
+
     def add(self, png: bytes, meta: dict[str, Any]) -> tuple[dict[str, Any], Receipt]:
         """Store the drawing durably, then index it; returns the metadata with its id and time filled in."""
-        now = datetime.now(UTC)
-        meta = {"id": new_id(now), "created": now.isoformat(timespec="milliseconds"), **meta}
+        meta = _stamped(meta)
         self._put(sample_key(meta, "png"), png, "image/png")
         return meta, self.write_meta(meta)
+
+    def add_number(self, png: bytes, meta: dict[str, Any]) -> tuple[dict[str, Any], bool | str]:
+        """Keep a whole drawing of a number durably (spooled like a sample while the store is down), PNG first and
+        JSON last; returns the metadata with its id and time, and whether it is in the store or spooled."""
+        meta = _stamped(meta)
+        self._put(number_key(meta, "png"), png, "image/png")
+        return meta, self._put(number_key(meta, "json"), json.dumps(meta, separators=(",", ":")).encode(),
+                               "application/json")
+
+    def numbers(self) -> Iterator[dict[str, Any]]:
+        """Every whole number drawing's metadata, oldest first, read from storage (for training and the tests)."""
+        for _, data in fetch_many(self.storage, self.json_keys(NUMBERS)):
+            if data is not None:
+                yield json.loads(data)
 
     def write_meta(self, meta: dict[str, Any]) -> Receipt:
         """Store the sample's JSON (the record), then its index row."""
@@ -176,7 +208,7 @@ class SampleStore:
         if self.spool is None:
             return 0
         moved = 0
-        for key in sorted(self.spool.list(PREFIX), key=_flush_order):
+        for key in sorted(self._spooled(), key=_flush_order):
             try:
                 data = self.spool.get(key)
             except NotFound:  # another worker moved it meanwhile

@@ -12,10 +12,12 @@ from flask.typing import ResponseReturnValue
 from spectree import Response
 
 from app.config import settings
-from app.online.corrections import Correction, learn_from
+from app.online.corrections import Correction, Learned, learn_from
+from app.online.numbers import NumberCorrection, learn_number, read_drawing, read_picture
 from app.online.personal import PersonalHead
 from app.online.versions import BASELINE, public_record
 from app.reading.imaging import preprocess, to_data_url
+from app.reading.numbers import Number
 from app.runtime import Runtime, runtime
 from app.web import schemas
 from app.web.contract import Document, admin_first, contract, document, validated
@@ -27,6 +29,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 # Error codes by status, for the operations that take a drawing (app.web.insight's /api/internals too).
 IMAGE_400 = ("bad_json", "missing_image", "bad_image", "bad_base64", "bad_data_url", "bad_person")
 CORRECT_400 = (*IMAGE_400, "bad_label", "bad_predicted", "bad_strokes", "bad_consent", "bad_source")
+READ_400 = (*IMAGE_400, "bad_strokes")
+READ_CORRECT_400 = (*READ_400, "bad_number", "bad_consent")
 MODELS_MISSING = (error_model("ModelsMissing", "models_missing"),
                   "The models are not trained yet (the operator must run training).")
 STORAGE_DOWN = (error_model("StorageDown", "storage_unavailable", "models_missing"),
@@ -96,16 +100,70 @@ def correct() -> ResponseReturnValue:
     state = runtime()
     learned = learn_from(state, Correction(
         image=body.image, label=body.label, predicted=body.predicted, strokes=body.strokes, person=body.person,
-        consent=body.consent, collection=body.source == "collection", client=_client_hash()))
+        consent=body.consent, given=body.source, client=_client_hash()))
+    return jsonify(**stored_sample(learned), model_version=dict(state.ensemble.versions),
+                   after=answer(state, learned.digit, learned.personal))
+
+
+def stored_sample(learned: Learned) -> dict[str, Any]:
+    """What happened to one stored correction (schemas.StoredSample)."""
+    return {"sample_id": learned.meta["id"], "stored": learned.stored, "indexed": learned.indexed,
+            "learned": learned.learned, "status": learned.status, "reason": learned.reason}
+
+
+def reading(number: Number) -> dict[str, Any]:
+    """A number as /api/read answers it (schemas.Reading)."""
+    return {
+        "number": number.text,
+        "recognized": number.recognized,
+        "confidence": round(number.confidence, 4),
+        "digits": [{"box": list(d.box), "answer": d.answer, "confidence": d.confidence, "top3": d.top3,
+                    "preview": to_data_url(d.image)} for d in number.digits],
+    }
+
+
+@bp.post("/read")
+@contract.validate(json=schemas.ReadRequest,
+                   resp=Response(HTTP_200=(schemas.Reading, "The digits read, left to right."),
+                                 **image_errors("Read", READ_400)))
+def read() -> ResponseReturnValue:
+    """Read a number: several digits in one drawing
+
+    The drawing is cut into digits by recognition (app/reading/numbers.py): every plausible run of ink
+    pieces (strokes, when sent) is read as a digit and the most likely reading as a whole wins. Each digit
+    is read like a single one, by the online pair (and the person's own layer).
+    """
+    body = validated(schemas.ReadRequest)
+    return jsonify(reading(read_drawing(runtime(), body.image, body.strokes, body.person).number))
+
+
+@bp.post("/read/correct")
+@contract.validate(json=schemas.ReadCorrectRequest,
+                   resp=Response(HTTP_200=(schemas.ReadCorrectResponse, "Stored: each digit as a sample, or the "
+                                                                        "drawing whole."),
+                                 **image_errors("ReadCorrect", READ_CORRECT_400)))
+def read_correct() -> ResponseReturnValue:
+    """Correct a number: each digit teaches the nets, or the drawing is kept whole
+
+    When `number` has as many digits as the reading has segments, each segment is cut out and stored and
+    learned exactly as a correction of one digit (source `number`); otherwise the drawing is stored whole
+    under `numbers/` with its label, for later training. Then the drawing is read again.
+    """
+    body = validated(schemas.ReadCorrectRequest)
+    state = runtime()
+    learned = learn_number(state, NumberCorrection(
+        image=body.image, number=body.number, strokes=body.strokes, person=body.person, consent=body.consent,
+        client=_client_hash()))
+    whole = learned.whole
+    after = read_picture(state, learned.drawn.picture, body.strokes, body.person)
     return jsonify(
-        sample_id=learned.meta["id"],
-        stored=learned.stored,
-        indexed=learned.indexed,
-        learned=learned.learned,
-        status=learned.status,
-        reason=learned.reason,
+        number=body.number,
+        segmented=whole is None,
+        digits=[{**stored_sample(sample), "label": sample.meta["label"], "box": list(digit.box)}
+                for digit, sample in learned.digits],
+        whole=None if whole is None else {"id": whole[0]["id"], "stored": whole[1]},
         model_version=dict(state.ensemble.versions),
-        after=answer(state, learned.digit, learned.personal),
+        after=reading(after),
     )
 
 

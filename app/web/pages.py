@@ -22,11 +22,16 @@ def index() -> str:
     return render_template("index.html")
 
 
+@bp.get("/number")
+def number() -> str:
+    """Several digits in one drawing: read as they are written, corrected as a whole."""
+    return render_template("number.html")
+
+
 @bp.get("/collect")
 def collect() -> str:
     """Collection mode: the page asks for each digit in turn, so the dataset grows balanced."""
     return render_template("collect.html")
-
 
 
 @bp.get("/stats")

@@ -14,7 +14,7 @@ from app.config import Settings, settings
 from app.web.errors import ApiError
 
 # what each limit covers: the work a drawing costs (reading, learning), and the public read-only figures
-DRAWING_ENDPOINTS = ("api.predict", "api.correct", "insight.internals_json")
+DRAWING_ENDPOINTS = ("api.predict", "api.correct", "api.read", "api.read_correct", "insight.internals_json")
 INSIGHT_ENDPOINTS = ("insight.stats_json", "insight.samples", "insight.sample", "insight.sample_png",
                      "insight.architecture")
 

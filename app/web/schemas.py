@@ -24,13 +24,13 @@ from pydantic import (
     StrictStr,
     WithJsonSchema,
     create_model,
-    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from app.online.personal import PERSON_PATTERN
 from app.reading.imaging import MAX_PAYLOAD_BYTES, MAX_SIDE
+from app.reading.numbers import STROKE_MARGIN
 from app.samples.dataset import PER_PAGE, SAMPLE_ID
 from app.samples.store import SOURCES
 
@@ -46,13 +46,13 @@ PERSON_EXAMPLE = "3f9c2a7e51b04d6e8a1f0c9b7d2e4a6f"
 # is a few strokes of a few hundred points. The bounds keep a stored sample's JSON to a few KB.
 MAX_STROKES = 64
 MAX_POINTS = 4096
-MARGIN = 0.1  # points may leave the canvas by a tenth of its side (the pen is still captured there)
+MARGIN = STROKE_MARGIN  # points may leave the canvas by a tenth of its side (the pen is still captured there)
 MAX_T_MS = 3_600_000  # an hour of drawing
 DECIMALS = 4  # a ten-thousandth of the side: 0.1 px on a 1,000 px canvas
 
 ERROR_CODES = (
     "bad_json", "missing_image", "bad_image", "bad_base64", "bad_data_url", "bad_person", "bad_label",
-    "bad_predicted", "bad_strokes", "bad_consent", "bad_source", "too_large", "image_too_large",
+    "bad_predicted", "bad_strokes", "bad_consent", "bad_source", "bad_number", "too_large", "image_too_large",
     "unsupported_media_type", "not_an_image", "corrupt_image", "empty_drawing", "rate_limited", "models_missing",
     "unauthorized", "forbidden", "admin_disabled", "bad_version", "unknown_version", "unknown_parameter",
     "bad_window", "bad_misread", "bad_page", "bad_before", "unknown_sample", "storage_unavailable", "bad_request",
@@ -62,6 +62,8 @@ ERROR_CODES = (
 MODEL_NAMES = ("fnn", "cnn", "fnn_online", "cnn_online")
 STATUSES = ("pending", "learned", "quarantined", "not_learned")
 PNG_DATA_URL = r"^data:image/png;base64,[A-Za-z0-9+/]+={0,2}$"
+MAX_DIGITS = 12
+NUMBER_PATTERN = f"^[0-9]{{1,{MAX_DIGITS}}}$"
 
 
 def _whole(value: Any) -> Any:
@@ -111,21 +113,48 @@ class RequestModel(BaseModel):
 
 # ---- requests -------------------------------------------------------------------------------------
 
-def _rounded(point: tuple[float, ...]) -> tuple[float, ...]:
-    """x and y to a ten-thousandth of the side, t to the millisecond: enough for replay, a few KB a sample."""
-    return (*(round(v, DECIMALS) for v in point[:2]), *(round(v) for v in point[2:]))
+def _rounded(decimals: int) -> Callable[[tuple[float, ...]], tuple[float, ...]]:
+    """x and y to `decimals`, t to the millisecond: enough for replay, a few KB a drawing."""
+
+    def rounded(point: tuple[float, ...]) -> tuple[float, ...]:
+        return (*(round(v, decimals) for v in point[:2]), *(round(v) for v in point[2:]))
+
+    return rounded
 
 
-Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MARGIN, le=1 + MARGIN)]
+def _few_points(strokes: list[list[tuple[float, ...]]] | None) -> list[list[tuple[float, ...]]] | None:
+    if strokes is not None and sum(map(len, strokes)) > MAX_POINTS:
+        raise ValueError(f"more than {MAX_POINTS} points")
+    return strokes
+
+
+def _strokes(low: float, high: float, decimals: int, description: str, example: list[Any]) -> Any:
+    """A drawing's trajectory: at most MAX_STROKES strokes of [x, y] or [x, y, t] points, MAX_POINTS in all,
+    x and y from `low` to `high`, rounded to `decimals`."""
+    coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=low, le=high)]
+    point = Annotated[tuple[coordinate, coordinate] | tuple[coordinate, coordinate, Time],
+                      AfterValidator(_rounded(decimals))]
+    return Annotated[list[list[point]] | None, Field(max_length=MAX_STROKES, description=description,
+                                                     examples=[example]), AfterValidator(_few_points)]
+
+
 Time = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=MAX_T_MS)]
-Point = Annotated[tuple[Coordinate, Coordinate] | tuple[Coordinate, Coordinate, Time], AfterValidator(_rounded)]
-Strokes = Annotated[list[list[Point]] | None, Field(
-    max_length=MAX_STROKES,
-    description=f"The drawing as the pen moved: at most {MAX_STROKES} strokes of [x, y] or [x, y, t] points, "
-                f"{MAX_POINTS} points in all. x and y are fractions of the canvas side (0–1 inside it, "
-                f"{-MARGIN} to {1 + MARGIN} allowed), t milliseconds since the first point (0 to {MAX_T_MS}); "
-                f"stored rounded to {DECIMALS} decimals and to the millisecond.",
-    examples=[[[[0.21, 0.2, 0], [0.75, 0.2, 120], [0.43, 0.82, 260]]]])]
+BOUNDS = (f"at most {MAX_STROKES} strokes of [x, y] or [x, y, t] points, {MAX_POINTS} points in all, t milliseconds "
+          f"since the first point (0 to {MAX_T_MS})")
+Strokes = _strokes(
+    -MARGIN, 1 + MARGIN, DECIMALS,
+    f"The drawing as the pen moved: {BOUNDS}. x and y are fractions of the canvas side (0–1 inside it, "
+    f"{-MARGIN} to {1 + MARGIN} allowed); stored rounded to {DECIMALS} decimals and to the millisecond.",
+    [[[0.21, 0.2, 0], [0.75, 0.2, 120], [0.43, 0.82, 260]]])
+PIXEL_DECIMALS = 2
+PixelStrokes = _strokes(
+    -MARGIN * MAX_SIDE, (1 + MARGIN) * MAX_SIDE, PIXEL_DECIMALS,
+    f"The drawing as the pen moved: {BOUNDS}. x and y are pixels of the image (a tenth of its size beyond its "
+    f"edges allowed), rounded to {PIXEL_DECIMALS} decimals. They tell the digits apart better than the "
+    "picture alone: a digit's strokes are drawn one after another.",
+    [[[70.5, 60.0, 0], [150.2, 60.0, 120], [100.0, 220.8, 260]], [[300.0, 60.0, 900], [300.0, 220.0, 1100]]])
+STROKES_MESSAGE = (f"`strokes` must be {BOUNDS}, x and y fractions of the canvas side from {-MARGIN} to {1 + MARGIN}.")
+PIXEL_STROKES_MESSAGE = f"`strokes` must be {BOUNDS}, x and y pixels of the image."
 
 
 IMAGE_MESSAGES = {
@@ -188,9 +217,7 @@ class CorrectRequest(RequestModel):
         **IMAGE_MESSAGES,
         "label": "`label` must be a whole number from 0 to 9.",
         "predicted": "`predicted` must be a whole number from 0 to 9.",
-        "strokes": f"`strokes` must be at most {MAX_STROKES} strokes of [x, y] or [x, y, t] points "
-                   f"({MAX_POINTS} in all), x and y fractions of the canvas side from {-MARGIN} to {1 + MARGIN}, "
-                   f"t from 0 to {MAX_T_MS} ms.",
+        "strokes": STROKES_MESSAGE,
         "consent": "`consent` must be true or false.",
         "source": '`source` may only be "collection" (or left out).',
     }
@@ -205,12 +232,30 @@ class CorrectRequest(RequestModel):
         None, description="`collection` for drawings made on request; otherwise the sample is a confirmation "
                           "(label = predicted) or a correction.")
 
-    @field_validator("strokes")
-    @classmethod
-    def _few_points(cls, strokes: list[list[tuple[float, ...]]] | None) -> list[list[tuple[float, ...]]] | None:
-        if strokes is not None and sum(map(len, strokes)) > MAX_POINTS:
-            raise ValueError(f"more than {MAX_POINTS} points")
-        return strokes
+
+
+class ReadRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"image": SEVEN_DATA_URL}]})
+    messages: ClassVar[dict[str, str]] = {**IMAGE_MESSAGES, "strokes": PIXEL_STROKES_MESSAGE}
+
+    image: Image
+    strokes: PixelStrokes = None
+    person: Person = None
+
+
+class ReadCorrectRequest(ReadRequest):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"image": SEVEN_DATA_URL, "number": "7", "consent": True}]})
+    messages: ClassVar[dict[str, str]] = {
+        **ReadRequest.messages,
+        "number": f"`number` must be the digits the drawing shows: a string of 1 to {MAX_DIGITS} digits 0–9.",
+        "consent": "`consent` must be true or false.",
+    }
+
+    number: Annotated[StrictStr, Field(pattern=NUMBER_PATTERN, examples=["2026"])] = Field(
+        description="The number the person wrote, as its digits.")
+    consent: StrictBool = Field(False, description="Whether the drawing (or its digits) may be published in the "
+                                                   "dataset.")
 
 
 class RollbackRequest(RequestModel):
@@ -380,7 +425,9 @@ class Prediction(Closed):
     model_version: ModelVersion
 
 
-class CorrectResponse(Closed):
+class StoredSample(Closed):
+    """A labelled drawing stored and put to the learner."""
+
     sample_id: SampleId
     stored: Literal[True, "spooled"] = Field(
         description="true once in the store; `spooled` when the store is down and the sample waits on local disk.")
@@ -391,8 +438,58 @@ class CorrectResponse(Closed):
         description="What learning made of it: `queued` when the learner has not reached it within the wait "
                     "(DIGITDRAW_LEARN_WAIT_SECONDS); it is saved and will be learned in order.")
     reason: str = Field(min_length=1, description="`learned`, or why the nets did not learn from it.")
+
+
+class CorrectResponse(StoredSample):
     model_version: ModelVersion
     after: Prediction
+
+
+Box = tuple[Count, Count, Count, Count]
+
+
+class NumberDigit(Closed):
+    box: Box = Field(description="[x0, y0, x1, y1] in image pixels (x1, y1 exclusive).")
+    answer: Digit | None = Field(description="null: this digit is not recognised.")
+    confidence: Probability
+    top3: list[tuple[Digit, Probability]] = Field(min_length=3, max_length=3, description="As [digit, probability].")
+    preview: PngDataUrl = Field(description="The 28×28 this digit was read from (white ink on black).")
+
+
+class Reading(Closed):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "number": "71", "recognized": True, "confidence": 0.9412, "digits": [
+            {"box": [20, 40, 120, 240], "answer": 7, "confidence": 0.97, "top3": [[7, 0.97], [1, 0.02], [9, 0.01]],
+             "preview": SEVEN_DATA_URL},
+            {"box": [160, 40, 200, 240], "answer": 1, "confidence": 0.9703,
+             "top3": [[1, 0.9703], [7, 0.02], [4, 0.004]], "preview": SEVEN_DATA_URL}]}]})
+
+    number: Annotated[str, Field(pattern=NUMBER_PATTERN)] | None = Field(
+        description="The digits read, left to right; null unless every digit is recognised.")
+    recognized: bool = Field(description="false exactly when `number` is null.")
+    confidence: Probability = Field(description="The product of the digits' confidences.")
+    digits: list[NumberDigit] = Field(min_length=1, description="In reading order, left to right.")
+
+
+class DigitSample(StoredSample):
+    label: Digit = Field(description="The digit of the corrected number this segment was taught as.")
+    box: Box
+
+
+class WholeNumber(Closed):
+    id: SampleId
+    stored: Literal[True, "spooled"]
+
+
+class ReadCorrectResponse(Closed):
+    number: Annotated[str, Field(pattern=NUMBER_PATTERN)]
+    segmented: bool = Field(description="true: the number has as many digits as the reading had segments, and each "
+                                        "became a sample of its own (`digits`); false: the drawing is kept whole "
+                                        "(`whole`) for later training, and nothing was learned from it.")
+    digits: list[DigitSample] = Field(description="Left to right; empty unless `segmented`.")
+    whole: WholeNumber | None = Field(description="The unsegmented drawing, unless `segmented`.")
+    model_version: ModelVersion
+    after: Reading = Field(description="The drawing read again by the nets (and the person's layer) after learning.")
 
 
 class Learning(Closed):
@@ -520,6 +617,7 @@ class Day(Closed):
     correction: Count
     confirmation: Count
     collection: Count
+    number: Count
     total: Count
 
 
@@ -528,6 +626,7 @@ class DigitCounts(Closed):
     correction: Count
     confirmation: Count
     collection: Count
+    number: Count
     misread: Count
     total: Count
 

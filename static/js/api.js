@@ -47,11 +47,17 @@ export function predict(url, image) {
 }
 
 /**
- * POST a labelled drawing ({image, label, predicted, strokes, consent, source?}) to `url`; resolves to
- * what was stored and learned, with `after`: the same drawing read by the updated nets.
+ * POST a labelled drawing to `url` ({image, label, predicted, strokes, consent, source?} to /api/correct,
+ * {image, strokes, number, consent} to /api/read/correct); resolves to what was stored and learned, with
+ * `after`: the same drawing read by the updated nets.
  */
 export function correct(url, sample) {
   return postJson(url, { ...sample, person: personId() });
+}
+
+/** POST a drawing of a number (its strokes in the image's pixels, or undefined) to `url`; resolves to the reading. */
+export function readNumber(url, image, strokes) {
+  return postJson(url, { image, strokes, person: personId() });
 }
 
 /** GET `url`; resolves to {"0": n, …, "9": n}, the stored samples per digit. */

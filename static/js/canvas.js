@@ -20,7 +20,7 @@ export function attachPad(canvas, drawing, { onStrokeEnd }) {
     cancelAnimationFrame(frame);
     frame = 0;
     context.clearRect(0, 0, canvas.width, canvas.height);
-    renderStrokes(context, drawing.visible, canvas.width, getComputedStyle(canvas).color);
+    renderStrokes(context, drawing.visible, canvas.width, canvas.height, getComputedStyle(canvas).color);
     canvas.dataset.strokes = String(drawing.strokes.length);
   }
 
@@ -29,7 +29,7 @@ export function attachPad(canvas, drawing, { onStrokeEnd }) {
     frame ||= requestAnimationFrame(render);
   }
 
-  /** The event as (x, y, time) for the drawing: fractions of the canvas side, event time in ms. */
+  /** The event as (x, y, time) for the drawing: fractions of the canvas's width and height, event time in ms. */
   function sample(event) {
     return [(event.clientX - box.left) / box.width, (event.clientY - box.top) / box.height, event.timeStamp];
   }
@@ -71,12 +71,13 @@ export function attachPad(canvas, drawing, { onStrokeEnd }) {
   });
 
   // devicePixelContentBoxSize would be exact, but Chrome's device emulation reports CSS pixels in
-  // it; CSS size × devicePixelRatio is right everywhere.
+  // it; CSS size × devicePixelRatio is right everywhere. The CSS gives the shape (square, or wide).
   function fit() {
-    const side = Math.round(canvas.getBoundingClientRect().width * window.devicePixelRatio);
-    if (canvas.width !== side) {
-      canvas.width = side;
-      canvas.height = side;
+    const { width, height } = canvas.getBoundingClientRect();
+    const [backingWidth, backingHeight] = [width, height].map((css) => Math.round(css * window.devicePixelRatio));
+    if (canvas.width !== backingWidth || canvas.height !== backingHeight) {
+      canvas.width = backingWidth;
+      canvas.height = backingHeight;
     }
     render();
   }

@@ -2,12 +2,14 @@
  * The drawing as data: strokes of points, and the one renderer that turns them into pixels.
  *
  * Keeping strokes instead of pixels makes undo exact and lets a later correction send the pen
- * trajectory itself. Points are stored as fractions of the canvas side (0–1 inside the canvas),
- * so the same drawing renders identically on any screen, and `t` is milliseconds since the first
- * point of the drawing, so a trajectory keeps its timing across strokes.
+ * trajectory itself. Points are stored as fractions of the canvas (x of its width, y of its height:
+ * of its side on the square pads, 0–1 inside the canvas), so the same drawing renders identically on
+ * any screen, and `t` is milliseconds since the first point of the drawing, so a trajectory keeps its
+ * timing across strokes.
  */
 
-/** Brush width as a fraction of the canvas side; app/offline/pendigits.py BRUSH_FRACTION must match. */
+/** Brush width as a fraction of the canvas height (the side of a square one); app/offline/pendigits.py
+ * BRUSH_FRACTION must match. */
 export const BRUSH_FRACTION = 1 / 16;
 
 /** Side of the image sent to the server (pendigits.CANVAS): every device sends the same picture. */
@@ -89,12 +91,13 @@ const MAX_T_MS = 3_600_000;
 
 /**
  * Strokes as the API takes them: [[x, y, t], …] per stroke, x and y rounded to four decimals (a
- * ten-thousandth of the side, as the server stores them). Undefined when the drawing is beyond the
- * API's bounds (too many strokes or points, a point far off the canvas, an hour of drawing): the
- * sample then goes without its trajectory rather than being refused, since the picture alone still
- * teaches the nets.
+ * ten-thousandth of the side, as the server stores them), or, given the exported image's `size`
+ * ({width, height}: /api/read takes pixels of the picture), in its pixels to two decimals. Undefined
+ * when the drawing is beyond the API's bounds (too many strokes or points, a point far off the
+ * canvas, an hour of drawing): the sample then goes without its trajectory rather than being
+ * refused, since the picture alone still teaches the nets.
  */
-export function toApiStrokes(strokes) {
+export function toApiStrokes(strokes, size) {
   const points = strokes.reduce((total, stroke) => total + stroke.length, 0);
   if (strokes.length > MAX_STROKES || points > MAX_POINTS) return undefined;
   const inside = (v) => v >= -MARGIN && v <= 1 + MARGIN;
@@ -102,17 +105,20 @@ export function toApiStrokes(strokes) {
     return undefined;
   }
   const round = (value) => Math.round(value * 1e4) / 1e4;
-  return strokes.map((stroke) => stroke.map(({ x, y, t }) => [round(x), round(y), t]));
+  if (!size) return strokes.map((stroke) => stroke.map(({ x, y, t }) => [round(x), round(y), t]));
+  const pixels = (value, side) => Math.round(value * side * 100) / 100;
+  return strokes.map((stroke) => stroke.map(({ x, y, t }) => [pixels(x, size.width), pixels(y, size.height), t]));
 }
 
 /**
- * Paint strokes as polylines with round caps and joins at BRUSH_FRACTION of `side` (in the
- * context's pixels), exactly as app/offline/pendigits.render does, so the nets are measured on the
- * same pictures the page sends. Coalesced pointer events make the polylines dense enough to look smooth.
+ * Paint strokes on a `width` × `height` area (the context's pixels) as polylines with round caps and
+ * joins at BRUSH_FRACTION of the height, exactly as app/offline/pendigits.render does, so the nets are
+ * measured on the same pictures the page sends. Coalesced pointer events make the polylines dense
+ * enough to look smooth.
  */
-export function renderStrokes(context, strokes, side, colour) {
+export function renderStrokes(context, strokes, width, height, colour) {
   context.save();
-  context.lineWidth = side * BRUSH_FRACTION;
+  context.lineWidth = height * BRUSH_FRACTION;
   context.lineCap = 'round';
   context.lineJoin = 'round';
   context.strokeStyle = colour;
@@ -120,12 +126,12 @@ export function renderStrokes(context, strokes, side, colour) {
   for (const [first, ...rest] of strokes) {
     context.beginPath();
     if (rest.length === 0) {
-      context.arc(first.x * side, first.y * side, context.lineWidth / 2, 0, 2 * Math.PI);
+      context.arc(first.x * width, first.y * height, context.lineWidth / 2, 0, 2 * Math.PI);
       context.fill();
       continue;
     }
-    context.moveTo(first.x * side, first.y * side);
-    for (const point of rest) context.lineTo(point.x * side, point.y * side);
+    context.moveTo(first.x * width, first.y * height);
+    for (const point of rest) context.lineTo(point.x * width, point.y * height);
     context.stroke();
   }
   context.restore();
@@ -133,11 +139,13 @@ export function renderStrokes(context, strokes, side, colour) {
 
 let exportCanvas = null;
 
-/** The request image: black ink on a transparent EXPORT_SIDE square, whatever the screen's size. */
-export function toPngDataUrl(strokes) {
-  exportCanvas ??= Object.assign(document.createElement('canvas'), { width: EXPORT_SIDE, height: EXPORT_SIDE });
-  const context = exportCanvas.getContext('2d');
-  context.clearRect(0, 0, EXPORT_SIDE, EXPORT_SIDE);
-  renderStrokes(context, strokes, EXPORT_SIDE, '#000');
+/**
+ * The request image: black ink on a transparent `size` canvas (an EXPORT_SIDE square unless given),
+ * whatever the screen's size.
+ */
+export function toPngDataUrl(strokes, { width, height } = { width: EXPORT_SIDE, height: EXPORT_SIDE }) {
+  exportCanvas ??= document.createElement('canvas');
+  Object.assign(exportCanvas, { width, height }); // setting the size also clears it
+  renderStrokes(exportCanvas.getContext('2d'), strokes, width, height, '#000');
   return exportCanvas.toDataURL('image/png');
 }

@@ -116,9 +116,13 @@ class Site:
     server: Server
     data_dir: Path
 
+    def store(self) -> SampleStore:
+        """The app's data folder, read as the app wrote it."""
+        return SampleStore(LocalStorage(self.data_dir))
+
     def samples(self) -> list[dict[str, Any]]:
-        """Every stored sample's metadata, oldest first, read from the data folder as the app wrote it."""
-        return list(SampleStore(LocalStorage(self.data_dir)).all())
+        """Every stored sample's metadata, oldest first."""
+        return list(self.store().all())
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,7 @@ function setUpReplay(strokes) {
   function paint(visible) {
     shown = visible;
     context.clearRect(0, 0, canvas.width, canvas.height);
-    renderStrokes(context, visible, canvas.width, getComputedStyle(canvas).color);
+    renderStrokes(context, visible, canvas.width, canvas.height, getComputedStyle(canvas).color);
   }
 
   function fit() {

@@ -11,6 +11,7 @@ const SOURCES = [
   { key: 'correction', label: 'corrections' },
   { key: 'confirmation', label: 'confirmations' },
   { key: 'collection', label: 'collected' },
+  { key: 'number', label: 'digits of numbers' },
 ];
 const NETS = ['fnn', 'cnn', 'fnn_online', 'cnn_online'];
 

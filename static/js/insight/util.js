@@ -80,7 +80,12 @@ export const MODEL_LABELS = {
   shown: 'answer shown',
 };
 
-export const SOURCE_LABELS = { correction: 'correction', confirmation: 'confirmation', collection: 'collection' };
+export const SOURCE_LABELS = {
+  correction: 'correction',
+  confirmation: 'confirmation',
+  collection: 'collection',
+  number: 'digit of a number',
+};
 
 /** Put a sentence in a status element (role=status) and mark its state for styles and tests. */
 export function say(node, text, state = 'info') {

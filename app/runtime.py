@@ -19,9 +19,10 @@ from app.online.reference import ReferenceDigits, ReferenceUnavailable
 from app.online.versions import VersionStore
 from app.reading.ensemble import Ensemble
 from app.reading.model_files import load_for_serving, load_shipped, shipped_exist
+from app.samples.backends import storage_from_settings
 from app.samples.index import SampleIndex
 from app.samples.reindex import recent_drift
-from app.samples.storage import LocalStorage, Storage, StorageError, storage_from_settings
+from app.samples.storage import LocalStorage, Storage, StorageError
 from app.samples.store import SampleStore
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DIGITDRAW_LOG_LEVEL", "WARNING")
 
 from app.samples.index import SampleIndex  # noqa: E402
-from app.samples.storage import S3Storage, make_s3_client  # noqa: E402
+from app.samples.s3 import S3Storage, make_s3_client  # noqa: E402
 from bench import corpus, servers  # noqa: E402
 
 LOAD_CHUNK = 10_000  # metas per put_many while bulk-loading

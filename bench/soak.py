@@ -42,7 +42,7 @@ from app.online.versions import BASELINE, VersionStore  # noqa: E402
 from app.reading.ensemble import SHIPPED  # noqa: E402
 from app.reading.model_files import load_for_serving  # noqa: E402
 from app.samples.index import SampleIndex  # noqa: E402
-from app.samples.storage import S3Storage  # noqa: E402
+from app.samples.s3 import S3Storage  # noqa: E402
 from app.samples.store import SampleStore  # noqa: E402
 from tests.s3server import FlakyProxy, free_port, moto_client  # noqa: E402
 

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import pytest
 
-from app.samples.storage import make_s3_client
+from app.samples.s3 import make_s3_client
 
 BUCKET = "digitdraw-test"
 _START_TIMEOUT_S = 30.0

@@ -15,7 +15,8 @@ from app.offline import pendigits
 from app.runtime import runtime
 from app.samples.index import SampleIndex
 from app.samples.reindex import recent_drift, reindex
-from app.samples.storage import LocalStorage, S3Storage
+from app.samples.s3 import S3Storage
+from app.samples.storage import LocalStorage
 from app.samples.store import SampleStore
 from tests.s3server import BUCKET, FlakyProxy, moto_client
 

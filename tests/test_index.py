@@ -15,13 +15,15 @@ from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from app.reading.ensemble import MODEL_NAMES
 from app.samples import stats
-from app.samples.index import COUNTS, NAMES, SAMPLES, Base, SampleIndex, engine_url
+from app.samples.index import COUNTS, HEAD_REVISION, MIGRATIONS, NAMES, SAMPLES, Base, SampleIndex, engine_url
 from tests import oracles
 
 SOURCES = ("correction", "confirmation", "collection")
@@ -247,7 +249,11 @@ def test_concurrent_puts_keep_seq_dense_and_counts_exact(url: str, index: Sample
 def test_migrations_reach_head_and_match_the_models(index: SampleIndex):
     with index.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert index.revision() == HEAD_REVISION == ScriptDirectory.from_config(config).get_current_head()
     index.migrate()  # again: nothing to do
+    assert index.revision() == HEAD_REVISION
 
 
 def test_a_database_of_an_earlier_revision_migrates_with_its_rows(url: str):

@@ -9,7 +9,7 @@ import pytest
 
 from app.offline import pendigits
 from app.runtime import runtime
-from app.samples.storage import S3Storage
+from app.samples.s3 import S3Storage
 from app.samples.store import SampleStore
 from tests.s3server import BUCKET, FlakyProxy, moto_client
 

@@ -8,7 +8,8 @@ import pytest
 from app.offline import pendigits
 from app.online import personal
 from app.online.personal import People, PersonalHead, person_hash
-from app.samples.storage import LocalStorage, S3Storage
+from app.samples.s3 import S3Storage
+from app.samples.storage import LocalStorage
 from app.samples.store import SampleStore
 from tests.s3server import BUCKET
 

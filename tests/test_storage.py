@@ -15,16 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.config import Settings
+from app.samples.backends import storage_from_settings
+from app.samples.s3 import S3Storage
 from app.samples.storage import (
     LocalStorage,
     NotFound,
     PreconditionFailed,
-    S3Storage,
     Storage,
     StorageError,
     StorageUnavailable,
     check_key,
-    storage_from_settings,
 )
 from tests.s3server import BUCKET, free_port, moto_client
 

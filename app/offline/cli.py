@@ -25,9 +25,9 @@ from app.online.reference import CARD_FILE, REFERENCE_FILE, ReferenceDigits, sha
 from app.reading.ensemble import Ensemble
 from app.reading.model_files import CNN_FILE, FNN_FILE, load_shipped
 from app.runtime import learning_queue, reference_digits, sample_store
+from app.samples.backends import storage_from_settings
 from app.samples.index import SampleIndex
 from app.samples.reindex import reindex
-from app.samples.storage import storage_from_settings
 from app.samples.store import SampleStore
 
 if TYPE_CHECKING:

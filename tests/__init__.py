@@ -1,0 +1,1 @@
+"""digitdraw's tests: a package, so `tests.*` never resolves to a `tests` that an installed wheel ships."""

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_request_bytes: int = 3 * 1024 * 1024
     tf_threads: int = 1
+    # the learner process lowers its CPU priority by this much (os.nice): where it shares a host with web workers,
+    # a prediction never waits behind a gradient step; on a machine of its own it changes nothing
+    learner_nice: int = 10
     s3_bucket: str = ""
     s3_prefix: str = ""
     # the sample index: Heroku's DATABASE_URL (postgres://… accepted); empty = SQLite in data_dir

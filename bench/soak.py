@@ -1,12 +1,14 @@
-"""Soak: many workers, many clients, an S3 outage and a killed worker; nothing may be lost.
+"""Soak: the Procfile's processes, many clients, an S3 outage, a killed web worker and a killed learner.
 
-    .venv/bin/python bench/soak.py [--seconds 120] [--workers 4] [--clients 16] [--outage 30]
+    .venv/bin/python bench/soak.py [--seconds 120] [--workers 2] [--clients 16] [--outage 30]
 
-gunicorn (N workers, each with a learner thread: one learns, the others stand by on the learner lock)
-on loopback, backed by a moto S3 server behind a relay that the run switches off for `--outage`
-seconds in the middle; one worker is SIGKILLed while corrections are in flight. Clients send held-out
-pendigits drawings: 80 % predictions, 20 % corrections with the true label. Once the learner has
-decided on every stored correction, it checks, against S3 itself:
+As the Procfile runs them, on loopback: gunicorn (gunicorn.conf.py: N gthread workers serving in NumPy,
+DIGITDRAW_LEARNER=process) and one learner process (`flask --app app learn`), backed by a moto S3 server
+behind a relay that the run switches off for `--outage` seconds in the middle. One web worker is
+SIGKILLed at a quarter of the run and the learner at 40 %, while corrections are in flight; the learner
+is started again two seconds later, as a process manager would. Clients send held-out pendigits
+drawings: 80 % predictions, 20 % corrections with the true label. Once the learner has decided on
+every stored correction, it checks, against S3 itself:
 - every acknowledged correction is stored (lost samples = 0); extra stored ones can only come
   from requests the kill cut off before they were answered;
 - every sample marked learned has exactly one version naming it (lost and doubled steps = 0), and
@@ -161,12 +163,18 @@ def verify(endpoint: str, prefix: str, tally: Tally) -> dict[str, object]:
         "lost_samples": len(tally.acknowledged - stored),
         "stored_without_answer": len(stored - tally.acknowledged),
         "samples_learned": len(learned),
+        "corrections_decided": sum(meta.get("status", "pending") != "pending" for meta in metas),
         "versions": len(named),
         "lost_steps": len(learned - set(named)),  # marked learned, but no version took its step
         "doubled_steps": len(named) - len(set(named)),  # a sample stepped on twice
         "steps_unmarked": len(set(named) - learned),  # a step whose sample does not say so
         "versions_unloadable": unloadable,
     }
+
+
+def start_learner(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "learn"], cwd=ROOT, env=env,
+                            stderr=subprocess.DEVNULL)
 
 
 def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, object]:
@@ -185,10 +193,10 @@ def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, 
                "AWS_SECRET_ACCESS_KEY": "soak", "AWS_DEFAULT_REGION": "us-east-1",
                "DIGITDRAW_S3_BUCKET": BUCKET, "DIGITDRAW_S3_PREFIX": prefix, "DIGITDRAW_DATA_DIR": var,
                "DIGITDRAW_RATE_LIMIT": "1000000/minute", "DIGITDRAW_LOG_LEVEL": "WARNING",
-               "DIGITDRAW_KEEP_VERSIONS": str(KEEP_VERSIONS)}
+               "DIGITDRAW_KEEP_VERSIONS": str(KEEP_VERSIONS), "DIGITDRAW_LEARNER": "process"}
         server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{app_port}",
-                                   "--timeout", "120", "app:create_app()"], cwd=ROOT, env=env,
-                                  stderr=subprocess.DEVNULL)
+                                   "app:create_app()"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+        learner = start_learner(env)
         try:
             if not wait_until(lambda: health(app_port), 180):
                 raise RuntimeError("gunicorn did not come up")
@@ -199,15 +207,23 @@ def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, 
             for thread in threads:
                 thread.start()
             events: list[str] = []
-            kill_at, outage_at = seconds * 0.25, seconds / 2 - outage / 2
-            killed = outage_done = False
+            kill_at, kill_learner_at, outage_at = seconds * 0.25, seconds * 0.4, seconds / 2 - outage / 2
+            killed = learner_killed = outage_done = False
             while time.monotonic() - started < seconds:
                 elapsed = time.monotonic() - started
                 if not killed and elapsed >= kill_at:
                     victim = worker_pids(server.pid)[0]
                     os.kill(victim, signal.SIGKILL)
-                    events.append(f"kill -9 worker {victim} at {elapsed:.1f}s")
+                    events.append(f"kill -9 web worker {victim} at {elapsed:.1f}s")
                     killed = True
+                if not learner_killed and elapsed >= kill_learner_at:
+                    learner.kill()
+                    learner.wait()
+                    events.append(f"kill -9 learner {learner.pid} at {elapsed:.1f}s")
+                    time.sleep(2)
+                    learner = start_learner(env)
+                    events.append(f"learner started again at {time.monotonic() - started:.1f}s")
+                    learner_killed = True
                 if not outage_done and elapsed >= outage_at:
                     proxy.down()
                     events.append(f"S3 down at {elapsed:.1f}s for {outage:.0f}s")
@@ -223,6 +239,7 @@ def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, 
             spool = Path(var) / "spool"
             flushed = wait_until(lambda: not any(p.is_file() for p in spool.rglob("*.json")), 90)
             drained = settled(f"sqlite:///{Path(var) / 'digitdraw.db'}", 120)
+            busy = time.monotonic() - started
             report: dict[str, object] = {
                 "workers": workers, "clients": clients, "seconds": round(elapsed, 1), "events": events,
                 "requests": sum(tally.statuses.values()), "statuses": tally.statuses, "cut_by_kill": tally.cut,
@@ -234,8 +251,11 @@ def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, 
                 "learner_drained": drained,
             }
             report.update(verify(endpoint, prefix, tally))
+            report["learner_decided_per_s"] = round(report["corrections_decided"] / busy, 1)
             return report
         finally:
+            learner.terminate()
+            learner.wait(timeout=60)
             server.terminate()
             server.wait(timeout=60)
             moto.terminate()
@@ -245,7 +265,7 @@ def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--outage", type=float, default=30)
     args = parser.parse_args()

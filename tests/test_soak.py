@@ -1,4 +1,5 @@
-"""A short soak (the CI cut of bench/soak.py): 2 gunicorn workers on moto S3, an outage and a kill -9."""
+"""A short soak (the CI cut of bench/soak.py): the Procfile's web workers and learner on moto S3, an outage,
+and kill -9 of a web worker and of the learner."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from bench.soak import run
 pytestmark = pytest.mark.slow  # measurement runs of minutes: `-m 'not slow'` skips them locally
 
 
-def test_nothing_is_lost_through_an_outage_and_a_killed_worker():
-    report = run(seconds=16, workers=2, clients=4, outage=4)
+def test_nothing_is_lost_through_an_outage_a_killed_worker_and_a_killed_learner():
+    report = run(seconds=20, workers=2, clients=4, outage=4)
     print("soak:", report)
-    assert len(report["events"]) == 3  # the kill, the outage and the recovery all happened inside the run
+    assert len(report["events"]) == 5  # both kills, the learner's restart, the outage and the recovery
     assert report["server_errors"] == 0
     assert report["corrections_acknowledged"] > 10 and report["of_which_spooled"] > 0
     assert report["lost_samples"] == 0

@@ -4,6 +4,7 @@ card's figures, the dataset."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import signal
 import sys
@@ -174,6 +175,7 @@ def register_commands(app: Flask) -> None:
         if reference is None:
             raise click.ClickException(f"{off_reason}; a learner without its reference digits would learn nothing")
         queue = learning_queue(config, storage, sample_store(config, storage, index), index, reference)
+        os.nice(config.learner_nice)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a platform's restart: finish the step, then stop
         queue.run(stop)

@@ -33,7 +33,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from app.nets.fnn import softmax
 from app.samples.storage import NotFound, PreconditionFailed, Storage, StorageError
@@ -106,6 +105,8 @@ class PersonalHead:
             gradient = np.concatenate([(x.T @ error).ravel(), error.sum(0)])
             pull = theta - prior
             return loss + 0.5 * PRIOR * float(pull @ pull), gradient + PRIOR * pull
+
+        from scipy.optimize import minimize  # 20 MB that a worker serving only predictions never needs
 
         start = np.concatenate([self.kernel.ravel(), self.bias])
         theta = minimize(objective, start, jac=True, method="L-BFGS-B", options=_FIT).x

@@ -145,12 +145,13 @@ class OnlineLearner:
 
     def _adopt(self, manifest: Manifest) -> None:
         """Make this worker's online pair the manifest's current version."""
-        self.manifest = manifest
         if manifest.current == self.version:
+            self.manifest = manifest
             return
         models = self.ensemble.models
         online, shipped = {n: models[f"{n}_online"] for n in SHIPPED}, {n: models[n] for n in SHIPPED}
         self.versions.bring(online, shipped, self.version, manifest, manifest.current)
+        self.manifest = manifest
         for name in ONLINE:
             self.ensemble.versions[name] = manifest.current
         self._current = None
@@ -198,8 +199,10 @@ class OnlineLearner:
                 return Outcome(NOT_LEARNED, "model storage is unavailable; the sample is kept", self.version)
 
     def _learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
-        for _ in range(_PUBLISH_ATTEMPTS):
-            manifest = self.sync()
+        for attempt in range(_PUBLISH_ATTEMPTS):
+            # the one learner wrote the manifest it holds; a rollback made meanwhile fails its conditional put
+            # (Conflict), and the next attempt reads the manifest again: no storage read per correction
+            manifest = self.manifest if attempt == 0 else self.sync()
             online = {name: self.ensemble.models[name] for name in ONLINE}
             current = self._current = self._current or self._canary(online)
             before = {name: model.online_weights() for name, model in online.items()}

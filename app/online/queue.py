@@ -31,6 +31,10 @@ from app.samples.store import LEARNED, NOT_LEARNED, PENDING, SampleStore
 
 log = logging.getLogger(__name__)
 
+# A correction waits for the learner only with at most this many ahead of it in the queue: further back it
+# would not be decided within the wait anyway, and every waiting request holds a web worker's thread
+# (measured in bench/soak.py: with the learner behind, waits of 2 s held predictions up to 2.2 s).
+WAIT_AHEAD = 4
 FIRST_IDLE_SECONDS = 0.01  # an empty queue is looked at again soon, then less and less often, up to max_idle
 RETRY_SECONDS = 1.0  # after storage or the index failed: the sample stays first in the queue
 
@@ -63,9 +67,9 @@ class LearningQueue:
         return True
 
     def _already_learned(self, sample_id: str) -> Outcome | None:
-        """The outcome of a step published before a crash kept the sample's status from being rewritten."""
-        manifest = self.learner.versions.read()
-        record = next((r for r in reversed(manifest.versions) if r.get("sample_id") == sample_id), None)
+        """The outcome of a step published before a crash kept the sample's status from being rewritten (the
+        manifest as this learner last read or wrote it: it is the only writer of versions)."""
+        record = next((r for r in reversed(self.learner.manifest.versions) if r.get("sample_id") == sample_id), None)
         if record is None:
             return None
         log.warning("sample was learned before a restart; not learning it twice", extra={"sample_id": sample_id})
@@ -113,8 +117,12 @@ class LearningQueue:
 
 
 def wait_for_outcome(index: SampleIndex, sample_id: str, seconds: float) -> dict[str, Any] | None:
-    """The sample's index row once learning has decided (None if it has not within `seconds`): what a
-    correction request waits for before it answers. Polls the index, quickly at first."""
+    """The sample's index row once learning has decided (None if it has not within `seconds`, or at once
+    when more than WAIT_AHEAD corrections are ahead of it): what a correction request waits for before it
+    answers. Polls the index, quickly at first."""
+    if sample_id not in {row["id"] for row in index.pending(limit=WAIT_AHEAD + 1)}:
+        found = index.get(sample_id)
+        return found if found is not None and found["status"] != PENDING else None
     deadline = time.monotonic() + seconds
     delay = 0.002
     while True:

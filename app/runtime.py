@@ -87,6 +87,7 @@ def start(app: Flask, settings: Settings) -> None:
     samples = sample_store(settings, storage, index)
     _check_index(samples, index)
     _start_flusher(samples)
+    threading.Thread(target=learner.follow, name="version-follower", daemon=True).start()
     queue = None
     if settings.learner == "thread" and reference is not None:
         queue = learning_queue(settings, storage, samples, index, reference)

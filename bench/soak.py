@@ -159,12 +159,14 @@ def verify(endpoint: str, prefix: str, tally: Tally) -> dict[str, object]:
     named = [record["sample_id"] for record in manifest.versions]
     unloadable = 0
     shipped = dict(zip(SHIPPED, load_for_serving(ROOT / "models"), strict=True))
-    for record in manifest.versions:
-        nets = {name: net.copy() for name, net in shipped.items()}
+    nets, held = {name: net.copy() for name, net in shipped.items()}, BASELINE
+    for record in manifest.versions:  # in order: each version is its parent plus one step, as a worker adopts it
         try:
-            versions.bring(nets, shipped, BASELINE, manifest, record["version"])
+            versions.bring(nets, shipped, held, manifest, record["version"])
+            held = record["version"]
         except Exception:  # a version that does not load is exactly what this run looks for
             unloadable += 1
+            nets, held = {name: net.copy() for name, net in shipped.items()}, BASELINE
     return {
         "corrections_acknowledged": len(tally.acknowledged),
         "of_which_spooled": tally.spooled,

@@ -122,7 +122,11 @@ class FlakyProxy:
             if not self.up:
                 client.close()
                 continue
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            except OSError:  # the S3 server itself is gone (its fixture ended first): the client sees a refusal
+                client.close()
+                continue
             self._open |= {client, upstream}
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()

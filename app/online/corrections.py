@@ -74,8 +74,6 @@ def learn_from(state: Runtime, correction: Correction) -> Learned:
     picture = open_image(raw)
     digit = normalise(ink_map(picture))
     person = correction.person
-
-    state.learner.refresh()
     personal = state.people.head(person) if person else None
     shown, online_answer = state.ensemble.read(digit, personal)
     meta, receipt = state.samples.add(as_png(picture), {

@@ -164,8 +164,8 @@ class OnlineLearner:
         return manifest
 
     def refresh(self, *, now: bool = False) -> None:
-        """Cheap staleness check for the request path: at most one manifest read per second (`now`: at once,
-        e.g. when the learner has just published the version a correction waits for).
+        """Adopt the current version if the last check is a second old (`now`: at once, e.g. when the learner has
+        just published the version a correction waits for): `follow` calls this in the background.
 
         When storage is down the worker keeps serving what it has in memory and tries again later.
         """
@@ -179,10 +179,19 @@ class OnlineLearner:
                 log.warning("model storage unreachable; serving the version in memory", extra={"error": repr(error)})
 
     def listing(self) -> Manifest:
-        """The version manifest for pages that show it, without a storage read per request: as `refresh` last
+        """The version manifest for pages that show it, without a storage read per request: as `follow` last
         read it (at most a second old, or older while storage is down)."""
-        self.refresh()
         return self.manifest
+
+    def follow(self, every_seconds: float = _REFRESH_SECONDS) -> None:
+        """Adopt what the learner publishes, checking once a second: a web process's background thread, so
+        that no request waits on storage for it (while S3 is down, each check costs its timeouts)."""
+        while True:
+            time.sleep(every_seconds)
+            try:
+                self.refresh()
+            except Exception:  # keep following whatever one check met; the next one tries again
+                log.exception("could not adopt the current online version")
 
     def learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
         """One gradient step on both online nets from one labelled drawing; kept only if the guard allows.

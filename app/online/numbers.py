@@ -65,9 +65,7 @@ def read_drawing(state: Runtime, image: str, strokes: PixelStrokes, person: str 
 
 
 def read_picture(state: Runtime, picture: Image.Image, strokes: PixelStrokes, person: str | None) -> Number:
-    """Read a decoded drawing after adopting whatever versions the learner published since (as a single digit's
-    answer does), with the person's own layer."""
-    state.learner.refresh()
+    """Read a decoded drawing with the online versions this process follows and the person's own layer."""
     personal = state.people.head(person) if person else None
     return read_number(state.ensemble, picture, as_fractions(strokes, picture.size) or None, personal)
 

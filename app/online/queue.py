@@ -92,7 +92,13 @@ class LearningQueue:
         in each of several workers) exactly one learns and the others stand by.
         """
         with self.index.learner_lock():
-            self.learner.sync()  # a learner that stood by starts from what the last one published
+            while not stop.is_set():  # a learner that stood by starts from what the last one published
+                try:
+                    self.learner.sync()
+                    break
+                except (StorageError, OSError) as error:  # storage down at start: wait for it, don't die
+                    log.warning("learner waiting for storage", extra={"error": type(error).__name__})
+                    stop.wait(RETRY_SECONDS)
             log.info("learner started", extra={"version": self.learner.version})
             self._loop(stop, max_idle)
 

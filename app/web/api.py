@@ -55,8 +55,7 @@ def image_errors(name: str, codes_400: tuple[str, ...]) -> dict[str, Any]:
 
 
 def answer(state: Runtime, digit: np.ndarray, personal: PersonalHead | None) -> dict[str, Any]:
-    """What the nets read in `digit` now (after any update another worker made), with the 28×28 they saw."""
-    state.learner.refresh()
+    """What the nets read in `digit` now (with the versions this process follows), with the 28×28 they saw."""
     result = state.ensemble.predict(digit, personal)
     result["preview"] = to_data_url(digit)
     return result

@@ -182,9 +182,7 @@ def internals_json() -> ResponseReturnValue:
     The CNN's first-layer filters and feature maps, the FNN's most active hidden units.
     """
     digit = preprocess(validated(schemas.ImageRequest, schemas.ImageForm).drawing)
-    state = runtime()
-    state.learner.refresh()
-    return jsonify(internals.explain(state.ensemble, digit))
+    return jsonify(internals.explain(runtime().ensemble, digit))
 
 
 @bp.get("/architecture")

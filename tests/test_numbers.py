@@ -89,6 +89,22 @@ def test_a_wide_digit_alone_in_its_ink_is_not_cut_in_two(ensemble: Ensemble) -> 
     assert read_number(ensemble, image, fractions(strokes, WIDTH)).text == "102"
 
 
+LIFTED_FIVE = [FIVE[0], [(125, 22), (195, 22)]]  # the bar drawn clear of the body
+BROKEN_FOUR = [FOUR[0], [(160, 60), (160, 150)], [(160, 190), (160, 245)]]  # the stem lifted over the bar
+
+
+@pytest.mark.parametrize(("middle", "text"), [(LIFTED_FIVE, "251"), (BROKEN_FOUR, "241")], ids=["5", "4"])
+def test_a_digit_in_pieces_that_do_not_touch_is_one_digit_in_a_number(ensemble: Ensemble, middle,
+                                                                         text: str) -> None:
+    """From the image alone, a 5 whose bar was lifted clear of its body, or a 4 whose stem stops short of the bar,
+    is several components: they are one digit between two others."""
+    strokes = TWO + shifted(middle, 260) + shifted(BAR, 530)
+    image = pendigits.render(strokes, HEIGHT, width=WIDTH)
+    assert ndimage.label(ink_map(image) > 0.1, structure=np.ones((3, 3)))[1] > 3
+    for given in (None, fractions(strokes, WIDTH)):
+        assert read_number(ensemble, image, given).text == text
+
+
 def test_digits_come_in_reading_order_with_boxes_inside_the_image(ensemble: Ensemble) -> None:
     shift = [[(x + 560, y) for x, y in stroke] for stroke in SEVEN] + [[(x + 280, y) for x, y in s] for s in ONE]
     strokes = shift + FOUR  # drawn right to left: 7, then 1, then 4

@@ -40,7 +40,7 @@ from app.reading.imaging import INK_THRESHOLD, DrawingError, ink_map, normalise
 
 MAX_PARTS = 6  # parts one digit may be made of (strokes of a fussy 4, slices of a cut blob)
 FRINGE = 2  # pixels of anti-aliased edge around the ink (pendigits.render: 4× supersampled)
-MAX_WIDTH = 1.25  # candidate width / line height beyond which it cannot be one digit
+MAX_WIDTH = 1.4  # candidate width / line height beyond which it cannot be one digit
 CUT_WIDTH = 0.75  # a component wider than this (× line height) is cut at its ink-profile minima
 STROKE_CUT_WIDTH = 1.2  # a single stroke wider than this is taken to be two digits drawn without lifting
 CUT_END = 0.05  # no cut closer than this (× line height) to a part's end: a 1 may be one brush wide
@@ -80,8 +80,9 @@ class Prior:
 
 
 # Strokes cut a digit into more, smaller pieces (a 4's bar, a 5's flag) than ink components do: their prior
-# asks more height of a digit and gives a little more to each.
-IMAGE_PRIOR = Prior(bonus=0.3, weight=2.0, wide=1.2, short=0.6, gap=1.0)
+# asks more height of a digit. Ink components are cut only by `split_wide`, and a digit starting at a cut earns
+# no bonus (`Candidates.scores`): theirs can give more to each digit.
+IMAGE_PRIOR = Prior(bonus=0.3, weight=2.0, wide=1.4, short=0.6, gap=1.0)
 STROKES_PRIOR = Prior(bonus=0.25, weight=2.0, wide=1.4, short=0.8, gap=1.0)
 
 

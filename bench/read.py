@@ -1,6 +1,6 @@
 """How well are numbers read? Numbers composed from held-out pendigits writers, read in-process.
 
-    .venv/bin/python bench/read.py [--numbers 500] [--seed 14] [--json build/read.json]
+    .venv/bin/python bench/read.py [--numbers 500] [--seed 14] [--writers held-out|train] [--json build/read.json]
 
 Each number is 2–6 digits of held-out writers (11–30, never trained on), drawn left to right on an
 840×280 canvas (3:1) with `pendigits.compose_number`: each digit 45–65 % of the height tall, the
@@ -10,12 +10,16 @@ wide canvas would draw it, nearly always touches). Rendered with pendigits.rende
 app.reading.numbers from the image alone and with the strokes (x as a fraction of the width, y of
 the height). Prints, per condition:
 - exact: the share of numbers read exactly (every digit, no digit missing or extra);
+- errors: the numbers read wrong, by what went wrong: too_many digits (a digit cut in pieces), too_few
+  (two digits read as one) or misread (as many digits, some wrong);
 - per_digit: 1 − edit distance / length, summed over numbers (a dropped digit costs one, not the rest);
 - the ceiling: the same figures when each digit is read alone from its own drawing (segmentation
   given), so what segmentation loses is told apart from what the nets misread anyway;
 - latency p50/p99 of reading a spaced 4-digit number, image alone and with strokes, against a
   single-digit predict (ink map, normalise, the four nets) of the same writers, same run and Ensemble.
-Seeded: the same arguments give the same numbers.
+Seeded: the same arguments give the same numbers. `--writers train` composes the numbers from the
+training writers (1–10) instead: what the shape priors of app.reading.numbers are tuned on, never
+what is reported.
 """
 
 from __future__ import annotations
@@ -56,11 +60,21 @@ def edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
+def error_kind(truth: str, read: str) -> str:
+    """What went wrong with a number read as `read`: too_many or too_few digits, or misread.
+
+    >>> error_kind("2026", "20126"), error_kind("2026", "226"), error_kind("2026", "2028")
+    ('too_many', 'too_few', 'misread')
+    """
+    return "too_many" if len(read) > len(truth) else "too_few" if len(read) < len(truth) else "misread"
+
+
 class Tally:
-    """Exact-number and per-digit accuracy over a run."""
+    """Exact-number and per-digit accuracy over a run, and what went wrong with the numbers read wrong."""
 
     def __init__(self) -> None:
         self.numbers = self.exact = self.digits = self.wrong = 0
+        self.errors = dict.fromkeys(("too_many", "too_few", "misread"), 0)
 
     def add(self, truth: str, read: str | None) -> None:
         read = read or ""
@@ -68,9 +82,12 @@ class Tally:
         self.exact += read == truth
         self.digits += len(truth)
         self.wrong += min(len(truth), edit_distance(truth, read))
+        if read != truth:
+            self.errors[error_kind(truth, read)] += 1
 
-    def report(self) -> dict[str, float]:
-        return {"exact": round(self.exact / self.numbers, 4), "per_digit": round(1 - self.wrong / self.digits, 4)}
+    def report(self) -> dict[str, object]:
+        return {"exact": round(self.exact / self.numbers, 4), "per_digit": round(1 - self.wrong / self.digits, 4),
+                "errors": self.errors}
 
 
 def in_fractions(number: list[list[pendigits.Stroke]]) -> list[list[tuple[float, float]]]:
@@ -87,14 +104,18 @@ def main() -> None:
     parser.add_argument("--numbers", type=int, default=500, help="numbers per condition")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--timings", type=int, default=200, help="reads timed per latency figure")
+    parser.add_argument("--writers", choices=("held-out", "train"), default="held-out",
+                        help="compose numbers from the held-out writers (11–30) or, to tune on, the training ones")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
 
-    digits = pendigits.held_out(pendigits.parse())
+    writers = pendigits.HELD_OUT_WRITERS if args.writers == "held-out" else pendigits.TRAIN_WRITERS
+    digits = [d for d in pendigits.parse() if d.writer in writers]
     ensemble = Ensemble.from_shipped(*load_shipped(ROOT / "models"))
     rng = np.random.default_rng(args.seed)
     report: dict[str, object] = {"numbers_per_condition": args.numbers, "seed": args.seed,
-                                 "canvas": f"{WIDTH}×{HEIGHT}", "writers": "held out (11–30)"}
+                                 "canvas": f"{WIDTH}×{HEIGHT}",
+                                 "writers": "held out (11–30)" if args.writers == "held-out" else "training (1–10)"}
     for mode, gaps in GAPS.items():
         tallies = {"image": Tally(), "strokes": Tally(), "ceiling": Tally()}
         for _ in range(args.numbers):

@@ -21,6 +21,9 @@ FOUR = [[(150, 50), (80, 170), (190, 170)], [(160, 90), (160, 240)]]
 FIVE = [[(110, 50), (100, 130), (150, 120), (185, 160), (175, 215), (130, 235), (90, 215)], [(110, 50), (190, 50)]]
 SEVEN = [[(80, 50), (200, 50), (120, 240)], [(110, 145), (190, 145)]]
 ONE = [[(120, 70), (145, 45), (145, 235)], [(105, 235), (185, 235)]]
+BAR = [[(140, 50), (140, 235)]]  # a 1 in one stroke
+TWO = [[(90, 90), (130, 55), (175, 75), (180, 120), (90, 235), (195, 235)]]
+WIDE_ZERO = [[(140, 60), (80, 80), (50, 150), (80, 220), (140, 240), (200, 220), (230, 150), (200, 80), (140, 60)]]
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +52,57 @@ def test_one_digit_alone_is_read_exactly_as_a_single_digit(ensemble: Ensemble, p
     assert number.text == str(digit.label) == str(ensemble.predict(number.digits[0].image)["answer"])
 
 
-def test_touching_digits_are_split(ensemble: Ensemble) -> None:
-    """A 1 leaning on a 0: one blob of ink, two digits, from the image alone."""
-    one = [[(340, 80), (340, 225)]]
-    zero = [[(420, 80), (370, 110), (355, 160), (375, 215), (420, 225), (465, 200), (480, 150), (465, 100),
-             (420, 80)]]
-    image = pendigits.render(one + zero, HEIGHT, width=WIDTH)
+def shifted(strokes: list[pendigits.Stroke], dx: float) -> list[pendigits.Stroke]:
+    return [[(x + dx, y) for x, y in stroke] for stroke in strokes]
+
+
+ZERO = [[(420, 80), (370, 110), (355, 160), (375, 215), (420, 225), (465, 200), (480, 150), (465, 100), (420, 80)]]
+
+
+@pytest.mark.parametrize(("strokes", "text"), [(ZERO + shifted(ZERO, 128), "00"), (ZERO + shifted(BAR, 355), "01")],
+                         ids=["00", "01"])
+def test_touching_digits_are_split(ensemble: Ensemble, strokes, text: str) -> None:
+    """Two digits that touch: one blob of ink, two digits, from the image alone."""
+    image = pendigits.render(strokes, HEIGHT, width=WIDTH)
     assert ndimage.label(ink_map(image) > 0.1, structure=np.ones((3, 3)))[1] == 1
-    assert read_number(ensemble, image).text == "10"
-    assert read_number(ensemble, image, fractions(one + zero, WIDTH)).text == "10"
+    assert read_number(ensemble, image).text == text
+    assert read_number(ensemble, image, fractions(strokes, WIDTH)).text == text
+
+
+def test_a_one_leaning_on_a_zero_is_split_by_its_strokes(ensemble: Ensemble) -> None:
+    """A 1 drawn along a 0's left side makes a blob as round as a 0, which the nets read as a 0 whole as surely
+    as they read its halves apart: from the image alone it is one digit (a cut earns no bonus, so a wide 0 is
+    not cut in two either); its strokes tell it apart."""
+    one = [[(340, 80), (340, 225)]]
+    image = pendigits.render(one + ZERO, HEIGHT, width=WIDTH)
+    assert ndimage.label(ink_map(image) > 0.1, structure=np.ones((3, 3)))[1] == 1
+    assert read_number(ensemble, image, fractions(one + ZERO, WIDTH)).text == "10"
+
+
+def test_a_wide_digit_alone_in_its_ink_is_not_cut_in_two(ensemble: Ensemble) -> None:
+    """A round 0 wider than most digits is one component in a spaced number: its halves read as a 6 and a 7 just
+    as confidently, but cutting through the ink of a digit that touches nothing costs more than a digit earns."""
+    strokes = BAR + shifted(WIDE_ZERO, 220) + shifted(TWO, 540)
+    image = pendigits.render(strokes, HEIGHT, width=WIDTH)
+    assert ndimage.label(ink_map(image) > 0.1, structure=np.ones((3, 3)))[1] == 3
+    assert read_number(ensemble, image).text == "102"
+    assert read_number(ensemble, image, fractions(strokes, WIDTH)).text == "102"
+
+
+LIFTED_FIVE = [FIVE[0], [(125, 22), (195, 22)]]  # the bar drawn clear of the body
+BROKEN_FOUR = [FOUR[0], [(160, 60), (160, 150)], [(160, 190), (160, 245)]]  # the stem lifted over the bar
+
+
+@pytest.mark.parametrize(("middle", "text"), [(LIFTED_FIVE, "251"), (BROKEN_FOUR, "241")], ids=["5", "4"])
+def test_a_digit_in_pieces_that_do_not_touch_is_one_digit_in_a_number(ensemble: Ensemble, middle,
+                                                                         text: str) -> None:
+    """From the image alone, a 5 whose bar was lifted clear of its body, or a 4 whose stem stops short of the bar,
+    is several components: they are one digit between two others."""
+    strokes = TWO + shifted(middle, 260) + shifted(BAR, 530)
+    image = pendigits.render(strokes, HEIGHT, width=WIDTH)
+    assert ndimage.label(ink_map(image) > 0.1, structure=np.ones((3, 3)))[1] > 3
+    for given in (None, fractions(strokes, WIDTH)):
+        assert read_number(ensemble, image, given).text == text
 
 
 def test_digits_come_in_reading_order_with_boxes_inside_the_image(ensemble: Ensemble) -> None:

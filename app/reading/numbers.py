@@ -7,9 +7,10 @@ is over-cut into *parts*, every run of neighbouring parts is read as a candidate
 segmentation is chosen as a whole: the left-to-right path of candidates whose readings are jointly the
 most likely, found by dynamic programming.
 
-- Parts from the image alone: connected components of the ink; a component too wide to be one digit
-  is cut at the minima of its vertical ink profile (where touching digits usually meet). Parts are
-  ordered by their centre, left to right.
+- Parts from the image alone: connected components of the ink; a component that may be too wide to be
+  one digit is cut at the minima of its vertical ink profile (where touching digits usually meet), but
+  a digit starting at such a cut earns no `Prior.bonus`, so a wide digit is not read as its halves.
+  Parts are ordered by their centre, left to right.
 - Parts with strokes: each stroke is one part (every ink pixel goes to the nearest stroke), in the
   order the strokes were drawn, since a digit's strokes are drawn one after another.
 - A candidate is scored by log P(its best digit) under the nets that answer single digits, plus a
@@ -39,7 +40,7 @@ from app.reading.imaging import INK_THRESHOLD, DrawingError, ink_map, normalise
 
 MAX_PARTS = 6  # parts one digit may be made of (strokes of a fussy 4, slices of a cut blob)
 FRINGE = 2  # pixels of anti-aliased edge around the ink (pendigits.render: 4× supersampled)
-MAX_WIDTH = 1.25  # candidate width / line height beyond which it cannot be one digit
+MAX_WIDTH = 1.4  # candidate width / line height beyond which it cannot be one digit
 CUT_WIDTH = 0.75  # a component wider than this (× line height) is cut at its ink-profile minima
 STROKE_CUT_WIDTH = 1.2  # a single stroke wider than this is taken to be two digits drawn without lifting
 CUT_END = 0.05  # no cut closer than this (× line height) to a part's end: a 1 may be one brush wide
@@ -56,8 +57,9 @@ class Prior:
     """What a candidate's shape says beyond its reading, in nats. The nets read a blob of two digits, or a piece
     of one, confidently too: a candidate much wider than tall (`wide` × its height), with empty columns inside
     (parts of one digit overlap, digits side by side do not) or much shorter than the line (`short` × the ink
-    height) pays `weight` per unit over; each digit earns `bonus`, which tips a blob that two digits read as
-    well towards two. Tuned on numbers composed from the training writers (1–10) only."""
+    height) pays `weight` per unit over; each digit earns `bonus`, which tips parts that two digits read as
+    well as one towards two, unless the digit starts where a part was cut (`Candidates.scores`). Tuned on
+    numbers composed from the training writers (1–10) only (bench/read.py --writers train)."""
 
     bonus: float
     weight: float
@@ -78,8 +80,9 @@ class Prior:
 
 
 # Strokes cut a digit into more, smaller pieces (a 4's bar, a 5's flag) than ink components do: their prior
-# asks more height of a digit and gives a little more to each.
-IMAGE_PRIOR = Prior(bonus=0.1, weight=2.0, wide=1.2, short=0.6, gap=1.0)
+# asks more height of a digit. Ink components are cut only by `split_wide`, and a digit starting at a cut earns
+# no bonus (`Candidates.scores`): theirs can give more to each digit.
+IMAGE_PRIOR = Prior(bonus=0.3, weight=2.0, wide=1.4, short=0.6, gap=1.0)
 STROKES_PRIOR = Prior(bonus=0.25, weight=2.0, wide=1.4, short=0.8, gap=1.0)
 
 
@@ -163,11 +166,12 @@ def cut_columns(profile: np.ndarray, line: float) -> list[int]:
     return sorted(cuts)
 
 
-def split_wide(parts: np.ndarray, count: int, line: float, too_wide: float) -> tuple[np.ndarray, list[int]]:
-    """Parts wider than `too_wide` × `line` cut into column slices; the labels and their order (slices left to
-    right in their part's place)."""
+def split_wide(parts: np.ndarray, count: int, line: float, too_wide: float) -> tuple[np.ndarray, list[int], list[int]]:
+    """Parts wider than `too_wide` × `line` cut into column slices; the labels, their order (slices left to right
+    in their part's place) and the part each label was cut from."""
     out = np.zeros_like(parts)
     order: list[int] = []
+    source: list[int] = []
     boxes = ndimage.find_objects(parts, max_label=count)
     for label, box in enumerate(boxes, start=1):
         if box is None:
@@ -178,8 +182,20 @@ def split_wide(parts: np.ndarray, count: int, line: float, too_wide: float) -> t
             edges[1:1] = cut_columns(own.sum(axis=0), line)
         for left, right in pairwise(edges):
             order.append(len(order) + 1)
+            source.append(label)
             out[box][:, left:right][own[:, left:right]] = order[-1]
-    return out, order
+    return out, order, source
+
+
+def cuts_before(order: Sequence[int], source: Sequence[int]) -> list[int]:
+    """For each place in the reading order, how many parts a digit boundary there would cut in two: those with
+    slices on both sides of it (labels are 1-based, `source[label − 1]` the part a slice was cut from).
+
+    >>> cuts_before([1, 2, 3], [1, 1, 2])
+    [0, 1, 0]
+    """
+    return [len({source[label - 1] for label in order[:k]} & {source[label - 1] for label in order[k:]})
+            for k in range(len(order))]
 
 
 def grow_into_fringe(parts: np.ndarray, ink: np.ndarray) -> np.ndarray:
@@ -204,7 +220,8 @@ def widest_gap(columns: np.ndarray) -> int:
 @dataclass(frozen=True)
 class Candidates:
     """Every run of neighbouring parts (`spans`: [start, stop) in reading order) that might be one digit: its
-    box, widest inner gap, 28×28 and reading; `line` is the drawing's ink height, `parts` how many parts."""
+    box, widest inner gap, 28×28 and reading; `line` is the drawing's ink height, `parts` how many parts, `cuts`
+    how many parts a digit starting at each part would cut through (`cuts_before`)."""
 
     spans: list[tuple[int, int]]
     boxes: list[tuple[int, int, int, int]]
@@ -214,14 +231,21 @@ class Candidates:
     read: Answers
     line: float
     parts: int
+    cuts: list[int]
     prior: Prior
 
     def scores(self) -> np.ndarray:
-        """log P(best digit) + bonus − shape cost, per candidate: what a segmentation sums."""
+        """log P(best digit) + bonus − shape cost, per candidate: what a segmentation sums.
+
+        A digit whose left edge cuts through ink (a slice of a part on either side: `cuts`) earns no bonus, so a
+        part is cut in two only where its pieces read better than it does whole. Touching digits must be cut,
+        but the halves of a wide 0 or 4 read as confidently as digits do, and the bonus alone would tip them
+        into two (every boundary between two digits is the left edge of exactly one)."""
         logp = np.log(np.clip(self.read.distribution.max(axis=1), FLOOR, 1.0))
+        bonus = np.array([self.prior.bonus if self.cuts[start] == 0 else 0.0 for start, _ in self.spans])
         cost = [self.prior.cost(x1 - x0, y1 - y0, gap, self.line)
                 for (x0, y0, x1, y1), gap in zip(self.boxes, self.gaps, strict=True)]
-        return logp + self.prior.bonus - np.array(cost)
+        return logp + bonus - np.array(cost)
 
 
 def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequence[Point]] | None = None,
@@ -239,16 +263,17 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
     parts = stroke_parts(mask, strokes, image.size, (x, y)) if strokes else None
     prior = STROKES_PRIOR
     if parts is not None and parts.any():
-        parts, order = split_wide(parts, len(strokes), line, STROKE_CUT_WIDTH)
+        parts, order, source = split_wide(parts, len(strokes), line, STROKE_CUT_WIDTH)
     else:
         prior = IMAGE_PRIOR
         components, count = ndimage.label(mask, structure=np.ones((3, 3)))
-        parts, order = split_wide(components, count, line, CUT_WIDTH)
+        parts, order, source = split_wide(components, count, line, CUT_WIDTH)
         extent = ndimage.find_objects(parts)
         order = sorted(order, key=lambda label: extent[label - 1][1].start + extent[label - 1][1].stop)
     parts = grow_into_fringe(parts, ink)
     found = ndimage.find_objects(parts)
     order = [label for label in order if found[label - 1] is not None]  # a stroke that got no ink
+    cuts = cuts_before(order, source)
     spans, boxes, gaps, inks, crops = [], [], [], [], []
     for start in range(len(order)):
         for stop in range(start + 1, min(len(order), start + MAX_PARTS) + 1):
@@ -263,7 +288,8 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
             boxes.append((int(x0 + x), int(y0 + y), int(x1 + x), int(y1 + y)))
             gaps.append(widest_gap(member.any(axis=0)))
     batch = np.stack(crops)
-    return Candidates(spans, boxes, gaps, inks, batch, ensemble.answers(batch, personal), line, len(order), prior)
+    return Candidates(spans, boxes, gaps, inks, batch, ensemble.answers(batch, personal), line, len(order), cuts,
+                      prior)
 
 
 def candidate_box(boxes: list[tuple[slice, slice]], labels: Sequence[int]) -> tuple[int, int, int, int]:

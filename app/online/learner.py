@@ -120,6 +120,8 @@ class OnlineLearner:
         return self.ensemble.versions["fnn_online"]
 
     def _canary(self, models: dict[str, Any]) -> dict[str, Reading]:
+        if self.reference is None:  # learning is off here: no canary, no floor
+            return {}
         return {name: self._reading(model.proba_from_features(self._canary_features[name]))
                 for name, model in models.items()}
 

@@ -61,7 +61,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def head_proba(features: np.ndarray, online: Sequence[np.ndarray]) -> np.ndarray:
     """Class probabilities from the frozen features under the dense layers `online` (kernel, bias, kernel,
-    bias): what an online step changes, so the learner scores candidate steps with this, not with Keras."""
+    bias): what an online step changes, and what a web worker serves from the weights it follows."""
     dense, dense_bias, out, out_bias = online
     return softmax(np.maximum(features @ dense + dense_bias, 0.0) @ out + out_bias)
 

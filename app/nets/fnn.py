@@ -76,10 +76,6 @@ class FNN:
     def proba_from_features(self, features: np.ndarray) -> np.ndarray:
         return self.predict_proba(features)
 
-    def proba_with(self, features: np.ndarray, online: list[np.ndarray]) -> np.ndarray:
-        """Probabilities under other online weights (a candidate step), without taking them."""
-        return FNN(dict(zip(_ORDER, online, strict=True)), self.l2).predict_proba(features)
-
     def loss(self, x: np.ndarray, y: np.ndarray) -> float:
         return self.loss_and_gradients(x, y)[0]
 
@@ -107,6 +103,10 @@ class FNN:
         """Gradient of the batch loss, in the order of `online_weights`."""
         grads = self.loss_and_gradients(x, y)[1]
         return [grads[name] for name in _ORDER]
+
+    def gradient_from_features(self, features: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+        """`gradient`: the FNN's frozen features are its input."""
+        return self.gradient(features, y)
 
     def online_weights(self) -> list[np.ndarray]:
         """Every weight is learned online; the name matches the CNN's, which learns only some."""

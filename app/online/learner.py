@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from app.nets.fnn import cross_entropy
+from app.online.probe import Probe, first_layer
 from app.online.reference import ReferenceDigits
 from app.online.rehearsal import Rehearsal
 from app.online.steps import Direction, Step
@@ -41,6 +42,9 @@ _REFRESH_SECONDS = 1.0
 _PUBLISH_ATTEMPTS = 5
 STEP_MULTIPLES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 _REFINEMENTS = 4  # halvings of the last doubling: the step found is within 2^(1/16) ≈ 4.4 % of the shortest
+# The canary's first-layer sums are carried from version to version by `Probe` (float32 additions); every this many
+# versions they are computed afresh, so that rounding cannot pile up over a long run
+REBASE_EVERY = 32
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,26 @@ class Reading:
 
     def as_dict(self) -> dict[str, float]:
         return {"accuracy": round(self.accuracy, 4), "loss": round(self.loss, 5)}
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How one online net stands on the canary at the current version: its reading, and the canary's first-layer
+    sums F·W1, from which `Probe` reads any step taken next."""
+
+    reading: Reading
+    first: np.ndarray
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What `_step` did to each net: its canary reading, the guard's objections (none: accepted), the step as it
+    is stored, and where the step takes the canary's first-layer sums."""
+
+    readings: dict[str, Reading]
+    objections: dict[str, list[str]]
+    steps: dict[str, Step]
+    firsts: dict[str, np.ndarray]
 
 
 @dataclass
@@ -91,7 +115,7 @@ class OnlineLearner:
         self._checked_at = 0.0
         self._shipped = {name: ensemble.models[name.removesuffix("_online")] for name in ONLINE}
         self._replay_batch, self._seed = replay_batch, seed
-        self._current: dict[str, Reading] | None = None  # the online pair's reading, cached per version
+        self._current: dict[str, Standing] | None = None  # the online pair on the canary, kept per version
         self.manifest = Manifest(BASELINE, BASELINE, [], None)  # as last read: at most a second old (`listing`)
 
     # Computed when first needed, not at start: a web process follows versions and never learns, and
@@ -209,23 +233,32 @@ class OnlineLearner:
                 log.warning("learning step not saved", extra={"error": repr(error)})
                 return Outcome(NOT_LEARNED, "model storage is unavailable; the sample is kept", self.version)
 
+    def _standing(self) -> dict[str, Standing]:
+        """The online pair on the canary, computed afresh."""
+        online = {name: self.ensemble.models[name] for name in ONLINE}
+        readings = self._canary(online)
+        return {name: Standing(readings[name], first_layer(self._canary_features[name], model.online_weights()[0]))
+                for name, model in online.items()}
+
     def _learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
         for attempt in range(_PUBLISH_ATTEMPTS):
             # the one learner wrote the manifest it holds; a rollback made meanwhile fails its conditional put
             # (Conflict), and the next attempt reads the manifest again: no storage read per correction
             manifest = self.manifest if attempt == 0 else self.sync()
             online = {name: self.ensemble.models[name] for name in ONLINE}
-            current = self._current = self._current or self._canary(online)
+            current = self._current = self._current or self._standing()
             before = {name: model.online_weights() for name, model in online.items()}
-            canary, refused, steps = self._step(digit, label, current)
+            attempted = self._step(digit, label, before, current)
+            canary, refused = attempted.readings, attempted.objections
             if len(refused) == len(ONLINE):
                 self._restore(before)
                 reasons = "; ".join(why for whys in refused.values() for why in whys)
                 return Outcome(QUARANTINED, f"quarantined: {reasons}", self.version, canary)
+            standing = {name: Standing(canary[name], attempted.firsts[name]) for name in ONLINE}
             for name in refused:  # keep the other net's step: one net may learn what the other cannot
                 online[name].set_online_weights(before[name])
-                canary[name] = current[name]
-            kept = {name.removesuffix("_online"): step for name, step in steps.items() if name not in refused}
+                canary[name], standing[name] = current[name].reading, current[name]
+            kept = {name.removesuffix("_online"): attempted.steps[name] for name in ONLINE if name not in refused}
             readings = {name: reading.as_dict() for name, reading in canary.items()}
             try:
                 published = self.versions.publish(manifest, kept, self._whole, {**record, "canary": readings})
@@ -238,44 +271,45 @@ class OnlineLearner:
             for name in ONLINE:
                 self.ensemble.versions[name] = published.current
             self.manifest = published
-            self._current = canary
+            self._current = None if published.current % REBASE_EVERY == 0 else standing
             reason = "learned" + "".join(f"; {name} kept its weights: {'; '.join(why)}"
                                          for name, why in refused.items())
             return Outcome(LEARNED, reason, published.current, canary)
         return Outcome(NOT_LEARNED, "busy: too many concurrent updates", self.version)
 
-    def _step(self, digit: np.ndarray, label: int,
-              current: dict[str, Reading]) -> tuple[dict[str, Reading], dict[str, list[str]], dict[str, Step]]:
-        """One gradient step per net, as long as it takes for the drawing to be read right, if the guard agrees.
+    def _step(self, digit: np.ndarray, label: int, start: dict[str, list[np.ndarray]],
+              current: dict[str, Standing]) -> Attempt:
+        """One gradient step per net from `start`, as long as it takes for the drawing to be read right, if the
+        guard agrees.
 
         Each net's gradient is computed once. Both take the base step; if the pair still misreads
         the drawing, the shortest length (up to 64×) that makes them read it right is searched for
         the CNN's step alone, then the FNN's alone, then both together, and the first the guard
         accepts is kept. A label no accepted length makes them read, such as a deliberately wrong
-        one, keeps the base steps. Returns each net's canary reading, the guard's objections to
-        its final step (empty: accepted) and that step as it is stored (app.online.steps: every length is
-        taken along the gradient rounded to int8).
+        one, keeps the base steps. Every length is taken along the gradient rounded to int8
+        (app.online.steps), read through `Probe`s of the drawing and of the canary, and only the
+        step kept is applied to the nets.
         """
         assert self.rehearsal is not None
         views = variants(digit)
         models = {name: self.ensemble.models[name] for name in ONLINE}
-        start = {name: model.online_weights() for name, model in models.items()}
-        direction = {}
+        labels = np.full(len(views), label)
+        drawing, canary = {}, {}
         for name, model in models.items():
-            replay_x, replay_y = self.rehearsal.pick(name, model)
-            direction[name] = Direction.of(model.gradient(np.concatenate([views, replay_x]),
-                                                          np.concatenate([np.full(len(views), label), replay_y])))
+            seen = model.frozen_features(np.concatenate([digit[np.newaxis], views]))
+            replay_features, replay_y = self.rehearsal.pick(name, model)
+            direction = Direction.of(model.gradient_from_features(np.concatenate([seen[1:], replay_features]),
+                                                                  np.concatenate([labels, replay_y])))
+            drawing[name] = Probe.of(seen[:1], start[name], direction)
+            canary[name] = Probe.of(self._canary_features[name], start[name], direction, current[name].first)
         readings: dict[str, Reading] = {}
         taken: dict[str, Step] = {}
-        # candidates are scored in NumPy from the frozen features, and only the step kept is given to the nets
-        features = {name: model.frozen_features(digit[np.newaxis]) for name, model in models.items()}
-        candidate = dict(start)
+        directions = {name: probe.direction for name, probe in drawing.items()}
 
         def move(names: tuple[str, ...], multiple: float) -> bool:
             for name in names:
-                taken[name] = direction[name].step(self.learning_rates[name] * multiple)
-                candidate[name] = taken[name].apply(start[name])
-            probs = {n: m.proba_with(features[n], candidate[n]) for n, m in models.items()}
+                taken[name] = directions[name].step(self.learning_rates[name] * multiple)
+            probs = {name: drawing[name].proba(taken[name]) for name in ONLINE}
             return int(decide(probs["fnn_online"], probs["cnn_online"])[0][0]) == label
 
         def shortest(names: tuple[str, ...]) -> bool:
@@ -298,8 +332,8 @@ class OnlineLearner:
             return move(names, high)
 
         def judge(name: str) -> list[str]:
-            readings[name] = self._reading(models[name].proba_with(self._canary_features[name], candidate[name]))
-            return self._objections(name, readings[name], current[name])
+            readings[name] = self._reading(canary[name].proba(taken[name]))
+            return self._objections(name, readings[name], current[name].reading)
 
         right = move(ONLINE, 1.0)
         objections = {name: judge(name) for name in ONLINE}
@@ -311,8 +345,9 @@ class OnlineLearner:
                 move(names, 1.0)
                 readings.update(base)
         for name, model in models.items():
-            model.set_online_weights(candidate[name])
-        return readings, {name: why for name, why in objections.items() if why}, taken
+            model.set_online_weights(taken[name].apply(start[name]))
+        return Attempt(readings, {name: why for name, why in objections.items() if why}, taken,
+                       {name: canary[name].moved_first(taken[name]) for name in ONLINE})
 
     def _whole(self) -> dict[str, bytes]:
         """Every weight of the online pair, for a version stored as a snapshot."""

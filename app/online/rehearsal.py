@@ -14,8 +14,8 @@ the step-length search of `app.online.learner`, misreads fixed at once rose from
 >>> net = FNN.initialise(seed=0)
 >>> x, y = np.random.default_rng(0).random((50, 28, 28), np.float32), np.arange(50) % 10
 >>> rehearsal = Rehearsal(x, y, {"fnn_online": net}, candidates=20, batch=5)
->>> picked_x, picked_y = rehearsal.pick("fnn_online", net)
->>> picked_x.shape, picked_y.shape
+>>> picked_features, picked_y = rehearsal.pick("fnn_online", net)  # the FNN's frozen features are its input
+>>> picked_features.shape, picked_y.shape
 ((5, 28, 28), (5,))
 """
 
@@ -37,7 +37,7 @@ class Rehearsal:
 
     def __init__(self, x: np.ndarray, y: np.ndarray, shipped: dict[str, Any], candidates: int = 512,
                  batch: int = 64, seed: int = 0) -> None:
-        self.x, self.y = x, y
+        self.y = y
         self.candidates, self.batch = min(candidates, len(y)), min(batch, len(y))
         self._rng = np.random.default_rng(seed)
         # online steps never change these features (see `frozen_features`), so they are computed once
@@ -45,8 +45,9 @@ class Rehearsal:
         self._shipped_loss = {name: _losses(model, self._features[name], y) for name, model in shipped.items()}
 
     def pick(self, name: str, online: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The `batch` digits, of a random draw of `candidates`, whose loss has risen most for this net."""
+        """The `batch` digits, of a random draw of `candidates`, whose loss has risen most for this net: their
+        frozen features (what the net's step is computed from) and labels."""
         draw = self._rng.choice(len(self.y), self.candidates, replace=False)
         rise = _losses(online, self._features[name][draw], self.y[draw]) - self._shipped_loss[name][draw]
         chosen = draw[np.argsort(rise)[::-1][: self.batch]]
-        return self.x[chosen], self.y[chosen]
+        return self._features[name][chosen], self.y[chosen]

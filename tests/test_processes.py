@@ -76,6 +76,8 @@ def test_corrections_wait_in_the_queue_for_the_learner_and_are_learned_in_order(
     try:
         rows = _settled(app, 3)
         assert [row["status"] for row in rows] == ["learned"] * 3
+        threads = os.listdir(f"/proc/{learner.pid}/task")  # TensorFlow's and BLAS's pools included: web preempts all
+        assert len(threads) > 2 and all(os.sched_getscheduler(int(t)) == os.SCHED_IDLE for t in threads)
         with app.app_context():
             versions = runtime().learner.versions.read().versions
         assert [v["sample_id"] for v in versions] == queued  # learned in arrival order, never twice

@@ -175,7 +175,8 @@ def register_commands(app: Flask) -> None:
         if reference is None:
             raise click.ClickException(f"{off_reason}; a learner without its reference digits would learn nothing")
         queue = learning_queue(config, storage, sample_store(config, storage, index), index, reference)
-        os.nice(config.learner_nice)
+        if config.learner_idle:
+            _yield_cpu()
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a platform's restart: finish the step, then stop
         queue.run(stop)
@@ -204,6 +205,24 @@ def register_commands(app: Flask) -> None:
         pen_digits = pendigits.parse(pendigits_file) if pendigits_file.exists() else []
         figures = _measure(Ensemble.from_shipped(fnn, cnn), mnist.load(data_dir), pen_digits)
         click.echo(json.dumps(figures, indent=2))
+
+
+def _yield_cpu() -> None:
+    """Put every thread of this process at idle CPU priority, so that web workers on the same host preempt it.
+
+    Linux counts priority per thread, and by the time a command runs NumPy's BLAS pool and TensorFlow's pools
+    exist, so each thread is moved (new threads inherit it). SCHED_IDLE, unlike a nice value, makes the
+    kernel preempt the learner the moment a request's thread wakes: measured with nice 10, predictions
+    while corrections streamed had a p99 of 7 × the idle p50. Elsewhere: nice 19.
+    """
+    if not hasattr(os, "sched_setscheduler") or not Path("/proc/self/task").is_dir():
+        os.nice(19)
+        return
+    for thread in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setscheduler(int(thread), os.SCHED_IDLE, os.sched_param(0))
+        except ProcessLookupError:  # a thread that ended meanwhile
+            continue
 
 
 def _index() -> SampleIndex:

@@ -1,13 +1,16 @@
 """Soak: the Procfile's processes, many clients, an S3 outage, a killed web worker and a killed learner.
 
-    .venv/bin/python bench/soak.py [--seconds 120] [--workers 2] [--clients 16] [--outage 30]
+    .venv/bin/python bench/soak.py [--seconds 120] [--workers 2] [--clients 16] [--outage 30] [--think 0.5]
 
 As the Procfile runs them, on loopback: gunicorn (gunicorn.conf.py: N gthread workers serving in NumPy,
 DIGITDRAW_LEARNER=process) and one learner process (`flask --app app learn`), backed by a moto S3 server
 behind a relay that the run switches off for `--outage` seconds in the middle. One web worker is
 SIGKILLed at a quarter of the run and the learner at 40 %, while corrections are in flight; the learner
 is started again two seconds later, as a process manager would. Clients send held-out pendigits
-drawings: 80 % predictions, 20 % corrections with the true label. Once the learner has decided on
+drawings: 80 % predictions, 20 % corrections with the true label, each client pausing a random time of mean
+`--think` seconds between its requests, as a person drawing does (the page asks 300 ms after the pen lifts);
+`--think 0` makes every client send back to back, which saturates the CPUs and measures queueing, not serving.
+Once the learner has decided on
 every stored correction, it checks, against S3 itself:
 - every acknowledged correction is stored (lost samples = 0); extra stored ones can only come
   from requests the kill cut off before they were answered;
@@ -82,9 +85,10 @@ def post(port: int, path: str, body: bytes) -> tuple[int, dict]:
         connection.close()
 
 
-def client_loop(port: int, drawings: list[tuple[int, str]], stop: threading.Event, tally: Tally, seed: int) -> None:
+def client_loop(port: int, drawings: list[tuple[int, str]], stop: threading.Event, tally: Tally, seed: int,
+                think: float) -> None:
     rng = random.Random(seed)
-    while not stop.is_set():
+    while not stop.wait(rng.expovariate(1 / think) if think > 0 else 0):
         label, url = rng.choice(drawings)
         kind = "correct" if rng.random() < 0.2 else "predict"
         body = {"image": url, "label": label, "consent": True} if kind == "correct" else {"image": url}
@@ -189,7 +193,7 @@ def start_learner(env: dict[str, str]) -> subprocess.Popen:
                             stderr=subprocess.DEVNULL)
 
 
-def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, object]:
+def run(seconds: float, workers: int, clients: int, outage: float, think: float = 0.5) -> dict[str, object]:
     drawings = [(d.label, pendigits.data_url(image))
                 for d, image in pendigits.canvas_drawings(pendigits.held_out(pendigits.parse())[:300])]
     moto_port, app_port = free_port(), free_port()
@@ -213,7 +217,7 @@ def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, 
             if not wait_until(lambda: health(app_port), 180):
                 raise RuntimeError("gunicorn did not come up")
             tally, stop = Tally(), threading.Event()
-            threads = [threading.Thread(target=client_loop, args=(app_port, drawings, stop, tally, i))
+            threads = [threading.Thread(target=client_loop, args=(app_port, drawings, stop, tally, i, think))
                        for i in range(clients)]
             started = time.monotonic()
             for thread in threads:
@@ -255,7 +259,8 @@ def run(seconds: float, workers: int, clients: int, outage: float) -> dict[str, 
             learner.terminate()  # it finishes its step first: what is checked below is then final
             learner.wait(timeout=60)
             report: dict[str, object] = {
-                "workers": workers, "clients": clients, "seconds": round(elapsed, 1), "events": events,
+                "workers": workers, "clients": clients, "think_s": think, "seconds": round(elapsed, 1),
+                "events": events,
                 "requests": sum(tally.statuses.values()), "statuses": tally.statuses, "cut_by_kill": tally.cut,
                 "server_errors": sum(n for status, n in tally.statuses.items() if status >= 500),
                 "requests_per_s": round(sum(tally.statuses.values()) / elapsed, 1),
@@ -282,8 +287,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--outage", type=float, default=30)
+    parser.add_argument("--think", type=float, default=0.5, help="mean seconds a client waits between requests")
     args = parser.parse_args()
-    report = run(args.seconds, args.workers, args.clients, args.outage)
+    report = run(args.seconds, args.workers, args.clients, args.outage, args.think)
     print(json.dumps(report, indent=2))
     bad = (report["lost_samples"] or report["lost_steps"] or report["doubled_steps"] or report["steps_unmarked"]
            or report["server_errors"] or report["versions_unloadable"])

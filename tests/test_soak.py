@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow  # measurement runs of minutes: `-m 'not slow'` sk
 
 
 def test_nothing_is_lost_through_an_outage_a_killed_worker_and_a_killed_learner():
-    report = run(seconds=20, workers=2, clients=4, outage=4)
+    report = run(seconds=20, workers=2, clients=4, outage=4, think=0)  # back to back: the most in flight
     print("soak:", report)
     assert len(report["events"]) == 5  # both kills, the learner's restart, the outage and the recovery
     assert report["server_errors"] == 0

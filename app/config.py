@@ -28,9 +28,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_request_bytes: int = 3 * 1024 * 1024
     tf_threads: int = 1
-    # the learner process runs at idle CPU priority (Linux SCHED_IDLE, elsewhere nice 19): where it shares a host with
-    # web workers, a request that wakes preempts it at once; on a machine of its own it changes nothing
-    learner_idle: bool = True
+    # how far the learner process lowers the CPU priority of all its threads (nice): where it shares a host with web
+    # workers, a request that wakes preempts it; on a machine of its own it changes nothing
+    learner_nice: int = 19
     s3_bucket: str = ""
     s3_prefix: str = ""
     # the sample index: Heroku's DATABASE_URL (postgres://… accepted); empty = SQLite in data_dir

@@ -54,6 +54,7 @@ def measure(corrections: int) -> dict[str, object]:
             if not queue.learn_next():
                 break
             spent.append(time.perf_counter() - begin)
+        queue.settle()
         wall = time.perf_counter() - started
         statuses = [row["status"] for row in state.index.rows()]
     sizes: dict[str, list[int]] = {}

@@ -175,8 +175,7 @@ def register_commands(app: Flask) -> None:
         if reference is None:
             raise click.ClickException(f"{off_reason}; a learner without its reference digits would learn nothing")
         queue = learning_queue(config, storage, sample_store(config, storage, index), index, reference)
-        if config.learner_idle:
-            _yield_cpu()
+        _lower_priority(config.learner_nice)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a platform's restart: finish the step, then stop
         queue.run(stop)
@@ -207,20 +206,19 @@ def register_commands(app: Flask) -> None:
         click.echo(json.dumps(figures, indent=2))
 
 
-def _yield_cpu() -> None:
-    """Put every thread of this process at idle CPU priority, so that web workers on the same host preempt it.
+def _lower_priority(nice: int) -> None:
+    """Lower the CPU priority of every thread of this process, so that web workers on the same host preempt it.
 
     Linux counts priority per thread, and by the time a command runs NumPy's BLAS pool and TensorFlow's pools
-    exist, so each thread is moved (new threads inherit it). SCHED_IDLE, unlike a nice value, makes the
-    kernel preempt the learner the moment a request's thread wakes: measured with nice 10, predictions
-    while corrections streamed had a p99 of 7 × the idle p50. Elsewhere: nice 19.
+    exist: `os.nice` moved only the calling thread, not the ones doing the work (measured with nice 10 so
+    applied: predictions while corrections streamed had a p99 of 7 × the idle p50). New threads inherit it.
+    Not SCHED_IDLE: that lets any other work on the host, however low its own priority, stop learning.
     """
-    if not hasattr(os, "sched_setscheduler") or not Path("/proc/self/task").is_dir():
-        os.nice(19)
-        return
-    for thread in os.listdir("/proc/self/task"):
+    tasks = Path("/proc/self/task")
+    threads = [int(thread) for thread in os.listdir(tasks)] if tasks.is_dir() else [0]
+    for thread in threads:
         try:
-            os.sched_setscheduler(int(thread), os.SCHED_IDLE, os.sched_param(0))
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice))
         except ProcessLookupError:  # a thread that ended meanwhile
             continue
 

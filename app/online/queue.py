@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 WAIT_AHEAD = 4
 FIRST_IDLE_SECONDS = 0.01  # an empty queue is looked at again soon, then less and less often, up to max_idle
 RETRY_SECONDS = 1.0  # after storage or the index failed: the sample stays first in the queue
+READ_AHEAD = 2  # pending samples whose files are read while the learner steps on the one before them
 
 
 class LearningQueue:
@@ -47,24 +49,53 @@ class LearningQueue:
         self.samples = samples
         self.index = index
         self.wake = threading.Event()  # set by a correction in this process, so a thread learner starts at once
+        # Storage round trips overlap the steps: the next samples' files are read, and a decided sample's status
+        # written, on these threads while the learner computes (on S3 each is a request of tens of milliseconds)
+        self._io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="learner-io")
+        self._reading: dict[str, Future[tuple[dict[str, Any], bytes]]] = {}
+        self._writing: dict[str, Future[Any]] = {}
 
     def learn_next(self) -> bool:
-        """Learn from the oldest pending sample; False when there is none (or it cannot be read yet)."""
-        found = self.index.pending(limit=1)
+        """Learn from the oldest pending sample; False when there is none (or it cannot be read yet).
+
+        The sample's new status is written in the background (`settle` waits for it); until then it is
+        skipped here. Should the write fail, or the process die first, the sample is found pending again
+        and its step in the manifest (`_already_learned`): it is marked, never stepped on twice.
+        """
+        self._reap()
+        found = [row for row in self.index.pending(limit=len(self._writing) + READ_AHEAD + 1)
+                 if row["id"] not in self._writing][:READ_AHEAD + 1]
+        self._reading = {row["id"]: self._reading.get(row["id"]) or self._io.submit(self._read, row) for row in found}
         if not found:
             return False
         row = found[0]
         try:
-            meta = json.loads(self.samples.storage.get(row["json_key"]))
-            png = self.samples.storage.get(row["png_key"])
+            meta, png = self._reading.pop(row["id"]).result()
         except NotFound:  # spooled on a web host while S3 was down, or deleted: not in storage yet
             log.info("pending sample not in storage yet", extra={"sample_id": row["id"]})
             return False
         outcome = self._already_learned(row["id"]) or self._learn(meta, png)
         meta.update(status=outcome.status, reason=outcome.reason,
                     learned_version=outcome.version if outcome.learned else None)
-        self.samples.write_meta(meta)
+        self._writing[row["id"]] = self._io.submit(self.samples.write_meta, meta)
         return True
+
+    def settle(self) -> None:
+        """Wait until every decided sample's status is written (or has failed, to be found again)."""
+        wait(list(self._writing.values()))
+        self._reap()
+
+    def _read(self, row: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        return json.loads(self.samples.storage.get(row["json_key"])), self.samples.storage.get(row["png_key"])
+
+    def _reap(self) -> None:
+        """Forget the status writes that are done; one that failed leaves its sample pending, to be marked again."""
+        for sample_id, written in list(self._writing.items()):
+            if written.done():
+                del self._writing[sample_id]
+                if written.exception() is not None:
+                    log.warning("sample status not written; it will be marked again",
+                                extra={"sample_id": sample_id, "error": type(written.exception()).__name__})
 
     def _already_learned(self, sample_id: str) -> Outcome | None:
         """The outcome of a step published before a crash kept the sample's status from being rewritten (the
@@ -100,7 +131,10 @@ class LearningQueue:
                     log.warning("learner waiting for storage", extra={"error": type(error).__name__})
                     stop.wait(RETRY_SECONDS)
             log.info("learner started", extra={"version": self.learner.version})
-            self._loop(stop, max_idle)
+            try:
+                self._loop(stop, max_idle)
+            finally:
+                self.settle()
 
     def _loop(self, stop: threading.Event, max_idle: float) -> None:
         idle = FIRST_IDLE_SECONDS

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # hashes client identities; a random one per process when unset, so hashes cannot be joined across restarts
     client_salt: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(16)))
     keep_versions: int = 20
-    # a version is stored as its step from its parent (≈0.5 MB), and whole (4.2 MB) every this many along a line
+    # a version is stored as its step from its parent (≈0.12 MB), and whole (4.2 MB) every this many along a line
     snapshot_every: int = 16
     # who learns from corrections: a thread of this process (one process: tests, `flask run`), or the separate
     # `flask --app app learn` process (the Procfile's learner:, so web workers never import TensorFlow)

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from app.nets.cnn_forward import DROPOUT, KERNEL
+from app.nets.gradient import Outer
 
 _IMAGES = tf.TensorSpec([None, 28, 28], tf.float32)
 _LABELS = tf.TensorSpec([None], tf.int64)
@@ -98,10 +99,18 @@ class CNN:
         return self._loss(y, self.model(x, training=False))
 
     def _gradient_value(self, features: tf.Tensor, y: tf.Tensor) -> list[tf.Tensor]:
+        """The hidden layer's pre-activation deltas per example, then the gradient of every online weight but the
+        hidden kernel (which is features.T @ deltas: see `gradient_from_features`)."""
         # dropout off: an online step must be repeatable, and the step length is searched on this gradient
         with tf.GradientTape() as tape:
-            loss = self._loss(y, self._logits(features))
-        return tape.gradient(loss, self._online)
+            x, hidden = features, None
+            for layer in self._head:
+                x = layer(x, training=False)
+                if hidden is None and isinstance(layer, keras.layers.Dense):
+                    hidden = x
+            loss = self._loss(y, x)
+        d_hidden, *rest = tape.gradient(loss, [hidden, *self._online[1:]])
+        return [d_hidden * tf.cast(hidden > 0, tf.float32), *rest]
 
     def _features_value(self, x: tf.Tensor) -> tf.Tensor:
         for layer in self._body:
@@ -147,12 +156,14 @@ class CNN:
 
     def gradient(self, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         """Gradient of the batch loss for the online (dense) weights."""
-        return self.gradient_from_features(self.frozen_features(x), y)
+        gradient = self.gradient_from_features(self.frozen_features(x), y)
+        return [g.dense() if isinstance(g, Outer) else g for g in gradient]
 
-    def gradient_from_features(self, features: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-        """`gradient` for images given by their `frozen_features`: the convolutions take no part in a step."""
-        grads = self._gradient(tf.convert_to_tensor(features, tf.float32), tf.convert_to_tensor(y, tf.int64))
-        return [g.numpy() for g in grads]
+    def gradient_from_features(self, features: np.ndarray, y: np.ndarray) -> list[np.ndarray | Outer]:
+        """`gradient` for images given by their `frozen_features` (the convolutions take no part in a step), with
+        the 1568×625 hidden kernel's as the `Outer` product it is: the learner rounds and stores its factors."""
+        deltas, *rest = self._gradient(tf.convert_to_tensor(features, tf.float32), tf.convert_to_tensor(y, tf.int64))
+        return [Outer(features.reshape(len(features), -1), deltas.numpy()), *(g.numpy() for g in rest)]
 
     def online_weights(self) -> list[np.ndarray]:
         return [v.numpy() for v in self._online]

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.nets.cnn_forward import softmax
-from app.online.steps import Direction, Step
+from app.online.steps import Direction, Step, left_product
 
 
 def first_layer(features: np.ndarray, kernel: np.ndarray) -> np.ndarray:
@@ -54,7 +54,7 @@ class Probe:
     def of(cls, features: np.ndarray, start: list[np.ndarray], direction: Direction,
            first: np.ndarray | None = None) -> Probe:
         """`first` may be given when it is known already (the canary's, kept per version by the learner)."""
-        along = first_layer(features, direction.codes[0].astype(np.float32))
+        along = left_product(features.reshape(len(features), -1), direction.codes[0])
         return cls(first_layer(features, start[0]) if first is None else first, along, start, direction)
 
     def moved_first(self, step: Step) -> np.ndarray:

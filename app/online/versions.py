@@ -1,7 +1,7 @@
 """Versions of the online nets in storage, advanced by compare-and-swap on one manifest.
 
 A version is written as its *step* from its parent (`models/online/<version>-<nonce>/step.npz`: the
-int8 directions and coefficients of app.online.steps, about 0.5 MB) or, every `snapshot_every`
+int8 directions and coefficients of app.online.steps, about 0.12 MB) or, every `snapshot_every`
 versions along a line of descent, as a *snapshot* of every weight (`fnn.npz`, `cnn.npz`: 4.2 MB). A
 version's weights are its nearest snapshot (or the shipped weights, version 0) with the steps after
 it applied in order, which every process computes bit for bit alike, so rollback to any kept version

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from app.nets.gradient import Outer
+
 SHIPPED = ("fnn", "cnn")  # trained offline, never changed while serving
 ONLINE = ("fnn_online", "cnn_online")  # copies of the shipped pair that corrections teach
 MODEL_NAMES = SHIPPED + ONLINE
@@ -45,7 +47,7 @@ class DigitModel(Protocol):
 
     def gradient(self, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]: ...
 
-    def gradient_from_features(self, features: np.ndarray, y: np.ndarray) -> list[np.ndarray]: ...
+    def gradient_from_features(self, features: np.ndarray, y: np.ndarray) -> list[np.ndarray | Outer]: ...
 
     def hidden(self, x: np.ndarray) -> np.ndarray: ...
 

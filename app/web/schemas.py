@@ -536,7 +536,7 @@ class VersionRecord(Closed):
     label: Digit
     canary: Canary
     kind: Literal["step", "snapshot"] = Field(
-        "snapshot", description="Stored as its step from `parent` (about 0.5 MB) or as every weight (4.2 MB).")
+        "snapshot", description="Stored as its step from `parent` (about 0.12 MB) or as every weight (4.2 MB).")
     depth: Count = Field(0, description="Steps since the last snapshot along its line (0: a snapshot).")
 
 

@@ -1,10 +1,17 @@
-"""The answer rule of the online pair."""
+"""The answer rule of the online pair, and the nets' reading of one batch."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from app.reading.ensemble import decide, top3
+from app.nets.cnn_forward import CNNForward
+from app.nets.fnn import FNN
+from app.online.reference import ReferenceDigits
+from app.reading.ensemble import MODEL_NAMES, Ensemble, decide, top3
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _p(digit: int, confidence: float) -> np.ndarray:
@@ -31,3 +38,23 @@ def test_disagreeing_models_defer_to_the_more_confident():
 def test_top3_is_sorted_and_rounded():
     probs = np.array([0.04, 0.6, 0.0, 0.3, 0.060004, 0, 0, 0, 0, 0])
     assert top3(probs) == [[1, 0.6], [3, 0.3], [4, 0.06]]
+
+
+def test_the_convolutions_run_once_and_read_as_each_net_alone():
+    ensemble = Ensemble.from_shipped(FNN.load(ROOT / "models" / "fnn.npz"),
+                                     CNNForward.load(ROOT / "models" / "cnn.weights.h5"))
+    online = ensemble.models["cnn_online"]
+    rng = np.random.default_rng(0)
+    online.set_online_weights([w + rng.normal(scale=0.02, size=w.shape) for w in online.online_weights()])
+    x = ReferenceDigits.load(ROOT / "models").canary_x[:64]
+
+    def each_alone() -> dict[str, np.ndarray]:
+        return {name: ensemble.models[name].predict_proba(x) for name in MODEL_NAMES}
+
+    shared, alone = ensemble.probabilities(x), each_alone()
+    assert all(np.abs(shared[name] - alone[name]).max() < 1e-6 for name in MODEL_NAMES)
+    assert np.abs(shared["cnn"] - shared["cnn_online"]).max() > 0.01  # the online step is read, not the shipped net
+    weights = online.get_weights()
+    online.set_weights([weights[0] * 1.5, *weights[1:]])  # convolutions of its own: read through them
+    shared, alone = ensemble.probabilities(x), each_alone()
+    assert all(np.abs(shared[name] - alone[name]).max() < 1e-6 for name in MODEL_NAMES)

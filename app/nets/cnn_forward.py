@@ -152,8 +152,16 @@ class CNNForward:
         pooled = max_pool(conv_relu(max_pool(self.first_feature_maps(x)), self.conv2, self.bias2))
         return pooled.reshape(len(pooled), -1)
 
+    def shares_features_with(self, other: CNNForward) -> bool:
+        """Whether both nets compute the same frozen features (an online copy: steps move only dense layers)."""
+        return all(a is b or np.array_equal(a, b)
+                   for a, b in zip(self.get_weights()[:4], other.get_weights()[:4], strict=True))
+
     def hidden_from_features(self, features: np.ndarray) -> np.ndarray:
         return np.maximum(features @ self.dense + self.dense_bias, 0.0)
+
+    def proba_from_hidden(self, hidden: np.ndarray) -> np.ndarray:
+        return softmax(hidden @ self.out + self.out_bias)
 
     def hidden(self, x: np.ndarray) -> np.ndarray:
         """The 625 dense units the last layer reads (a person's own last layer is fitted on these)."""

@@ -52,6 +52,7 @@ from app.samples.store import SampleStore  # noqa: E402
 from tests.s3server import FlakyProxy, free_port, moto_client  # noqa: E402
 
 BUCKET = "digitdraw-soak"
+SETTLE_SECONDS = 5  # after a kill, a restart or the outage: latencies then are reported apart
 KEEP_VERSIONS = 100_000  # every version's record stays, so each learned sample's step can be accounted for
 
 
@@ -60,15 +61,16 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
     statuses: dict[int, int] = field(default_factory=dict)
     cut: int = 0  # requests with no answer (the killed worker's)
-    latencies: dict[str, list[float]] = field(default_factory=lambda: {"predict": [], "correct": []})
+    # per request: when it was sent (time.monotonic) and how long it took
+    latencies: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: {"predict": [], "correct": []})
     acknowledged: set[str] = field(default_factory=set)
     spooled: int = 0
     accepted: int = 0
 
-    def record(self, kind: str, status: int, seconds: float, body: dict) -> None:
+    def record(self, kind: str, status: int, sent: float, seconds: float, body: dict) -> None:
         with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
-            self.latencies[kind].append(seconds)
+            self.latencies[kind].append((sent, seconds))
             if kind == "correct" and status == 200:
                 self.acknowledged.add(body["sample_id"])
                 self.spooled += body["stored"] == "spooled"
@@ -92,14 +94,14 @@ def client_loop(port: int, drawings: list[tuple[int, str]], stop: threading.Even
         label, url = rng.choice(drawings)
         kind = "correct" if rng.random() < 0.2 else "predict"
         body = {"image": url, "label": label, "consent": True} if kind == "correct" else {"image": url}
-        start = time.perf_counter()
+        sent, start = time.monotonic(), time.perf_counter()
         try:
             status, reply = post(port, f"/api/{kind}", json.dumps(body).encode())
         except (OSError, http.client.HTTPException):
             with tally.lock:
                 tally.cut += 1
             continue
-        tally.record(kind, status, time.perf_counter() - start, reply)
+        tally.record(kind, status, sent, time.perf_counter() - start, reply)
 
 
 def wait_until(check, seconds: float) -> bool:
@@ -125,7 +127,10 @@ def worker_pids(master: int) -> list[int]:
     return [int(pid) for pid in out.split()]
 
 
-def percentiles(seconds: list[float]) -> dict[str, float]:
+def percentiles(timed: list[tuple[float, float]], disturbed: list[tuple[float, float]] | None = None
+                ) -> dict[str, float]:
+    """p50/p99 of requests (sent, seconds); with `disturbed` windows, of those sent outside them only."""
+    seconds = [took for sent, took in timed if not any(begin <= sent < end for begin, end in disturbed or [])]
     if not seconds:
         return {}
     ms = np.array(seconds) * 1000
@@ -223,6 +228,7 @@ def run(seconds: float, workers: int, clients: int, outage: float, think: float 
             for thread in threads:
                 thread.start()
             events: list[str] = []
+            disturbed: list[tuple[float, float]] = []  # from each event to SETTLE_SECONDS after it
             kill_at, kill_learner_at, outage_at = seconds * 0.25, seconds * 0.4, seconds / 2 - outage / 2
             killed = learner_killed = outage_done = False
             while time.monotonic() - started < seconds:
@@ -230,11 +236,13 @@ def run(seconds: float, workers: int, clients: int, outage: float, think: float 
                 if not killed and elapsed >= kill_at:
                     victim = worker_pids(server.pid)[0]
                     os.kill(victim, signal.SIGKILL)
+                    disturbed.append((time.monotonic(), time.monotonic() + SETTLE_SECONDS))
                     events.append(f"kill -9 web worker {victim} at {elapsed:.1f}s")
                     killed = True
                 if not learner_killed and elapsed >= kill_learner_at:
                     learner.kill()
                     learner.wait()
+                    disturbed.append((time.monotonic(), time.monotonic() + 2 + SETTLE_SECONDS))
                     events.append(f"kill -9 learner {learner.pid} at {elapsed:.1f}s")
                     time.sleep(2)
                     learner = start_learner(env)
@@ -242,6 +250,7 @@ def run(seconds: float, workers: int, clients: int, outage: float, think: float 
                     learner_killed = True
                 if not outage_done and elapsed >= outage_at:
                     proxy.down()
+                    disturbed.append((time.monotonic(), time.monotonic() + outage + SETTLE_SECONDS))
                     events.append(f"S3 down at {elapsed:.1f}s for {outage:.0f}s")
                     time.sleep(outage)
                     proxy.up = True
@@ -260,12 +269,14 @@ def run(seconds: float, workers: int, clients: int, outage: float, think: float 
             learner.wait(timeout=60)
             report: dict[str, object] = {
                 "workers": workers, "clients": clients, "think_s": think, "seconds": round(elapsed, 1),
-                "events": events,
+                "events": events, "away_from_events": f"sent before an event or {SETTLE_SECONDS} s after it",
                 "requests": sum(tally.statuses.values()), "statuses": tally.statuses, "cut_by_kill": tally.cut,
                 "server_errors": sum(n for status, n in tally.statuses.items() if status >= 500),
                 "requests_per_s": round(sum(tally.statuses.values()) / elapsed, 1),
                 "predict": percentiles(tally.latencies["predict"]),
                 "correct": percentiles(tally.latencies["correct"]),
+                "predict_away_from_events": percentiles(tally.latencies["predict"], disturbed),
+                "correct_away_from_events": percentiles(tally.latencies["correct"], disturbed),
                 "spool_flushed": flushed,
                 "learner_drained": drained,
             }

@@ -26,8 +26,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+# as the app serves (app/__init__.py), set before NumPy loads: BLAS threads on a busy machine cost a predict 5×
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 from PIL import Image
@@ -38,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from app.offline import pendigits  # noqa: E402
 from app.reading.ensemble import Ensemble  # noqa: E402
 from app.reading.imaging import ink_map, normalise  # noqa: E402
-from app.reading.model_files import load_shipped  # noqa: E402
+from app.reading.model_files import load_for_serving  # noqa: E402
 from app.reading.numbers import read_number  # noqa: E402
 from bench.predict import percentiles, timed  # noqa: E402  (one way to time things across the benches)
 
@@ -111,7 +115,7 @@ def main() -> None:
 
     writers = pendigits.HELD_OUT_WRITERS if args.writers == "held-out" else pendigits.TRAIN_WRITERS
     digits = [d for d in pendigits.parse() if d.writer in writers]
-    ensemble = Ensemble.from_shipped(*load_shipped(ROOT / "models"))
+    ensemble = Ensemble.from_shipped(*load_for_serving(ROOT / "models"))
     rng = np.random.default_rng(args.seed)
     report: dict[str, object] = {"numbers_per_condition": args.numbers, "seed": args.seed,
                                  "canvas": f"{WIDTH}×{HEIGHT}",

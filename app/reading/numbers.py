@@ -275,13 +275,16 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
     order = [label for label in order if found[label - 1] is not None]  # a stroke that got no ink
     cuts = cuts_before(order, source)
     spans, boxes, gaps, inks, crops = [], [], [], [], []
+    top = int(parts.max())
     for start in range(len(order)):
         for stop in range(start + 1, min(len(order), start + MAX_PARTS) + 1):
             labels = order[start:stop]
             x0, y0, x1, y1 = candidate_box(found, labels)
             if x1 - x0 > MAX_WIDTH * line and stop > start + 1:
                 break  # adding parts only widens it (a part alone is always a candidate, so a path exists)
-            member = np.isin(parts[y0:y1, x0:x1], labels)
+            chosen = np.zeros(top + 1, bool)  # a lookup by label: np.isin sorted the window for every candidate
+            chosen[labels] = True
+            member = chosen[parts[y0:y1, x0:x1]]
             inks.append(np.where(member, ink[y0:y1, x0:x1], 0.0))
             crops.append(normalise(inks[-1]))
             spans.append((start, stop))

@@ -25,9 +25,9 @@ from app.web.schemas import SEVEN_DATA_URL
 
 COPIES = 3  # drawings of each held-out shape: 130 shapes, 390 drawings
 SEED = 7  # not bench/accuracy.py's: another sample of the same symbols
-HELD_OUT_FLOOR = 0.57  # measured 0.612 on 2,600 drawings (bench/accuracy.py), 0.613 on these 390
+HELD_OUT_FLOOR = 0.58  # measured 0.613 on 2,600 drawings (bench/accuracy.py), 0.631 on these 390
 EVERY = 10  # every tenth held-out writer's digit: 500 drawings
-DIGIT_FLOOR = 0.983  # the subset reads 98.8 % without the detector, 98.6 % with it (2 rejected, 1 read right)
+DIGIT_FLOOR = 0.985  # the subset reads 98.8 % without the detector and with it (1 rejected, a misread one)
 
 
 def predict(client: FlaskClient, image) -> dict:
@@ -86,7 +86,7 @@ def test_held_out_writers_digits_stay_digits(client, pen_digits):
     print(f"held-out writers, every {EVERY}th digit: {right / len(digits):.4f} read right, {rejected} rejected")
     assert len(digits) >= 490
     assert right / len(digits) >= DIGIT_FLOOR
-    assert rejected <= 3
+    assert rejected <= 2
 
 
 def test_the_weights_are_the_ones_the_card_names():

@@ -141,7 +141,7 @@ def register_commands(app: Flask) -> None:
     @click.option("--pendigits", "pendigits_file", default=str(pendigits.DEFAULT_FILE),
                   type=click.Path(path_type=Path, exists=True))
     @click.option("--seed", default=1, show_default=True)
-    @click.option("--shapes", default=24000, show_default=True, help="non-digit drawings to learn from")
+    @click.option("--shapes", default=32000, show_default=True, help="non-digit drawings to learn from")
     @click.option("--cost", default=0.002, show_default=True,
                   help="share of correctly read calibration digits the threshold may reject")
     def train_rejection(data_dir: Path, model_dir: Path, pendigits_file: Path, seed: int, shapes: int,

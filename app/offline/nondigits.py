@@ -2,15 +2,17 @@
 
 Nobody has collected crosses, question marks and scribbles drawn on this page, so they are made: the
 glyphs of the Hershey stroke fonts (PyPI `Hershey-Fonts`, a training-only dependency: 32 fonts of pen
-strokes, Latin, Greek, Cyrillic, Japanese, astrological, musical, mathematical), plus scribbles, zigzags,
-spirals, dots, arrows and two pen digits side by side or drawn over each other. Every shape goes through
+strokes, Latin, Greek, Cyrillic, Japanese, astrological, musical, mathematical), upright and turned, plus
+scribbles, zigzags, spirals, dots, arrows, outlines, straight lines, pen digits turned or mirrored, and two
+pen digits side by side or drawn over each other. Every shape goes through
 `handmade` (a hand's wobble and slant) and then `pendigits.random_canvas`, the very recipe the shipped
 nets' pen digits were drawn with, so that only the shape tells a non-digit from a digit.
 
 The symbols the detector is *measured* on, `HELD_OUT_SYMBOLS`, are never trained on, nor is anything that
 looks like them: a glyph of any font whose rendering is within `NEAR` (cosine similarity of the blurred
 28×28) of any font's rendering of a held-out symbol is left out of training ("×" and "十" are an "x" and a
-"+"), and so are plain straight lines (a "−" or a "/"). Glyphs that look like a digit ("O", "l", "S", "Z")
+"+"), as is any turned glyph that comes out so (a "v" upside down is a "^"), and so are straight lines near
+a "−" or a "/" (`LINE_ANGLES`). Glyphs that look like a digit ("O", "l", "S", "Z")
 are left out too: they cannot be told from one and teaching them as non-digits only costs digits.
 """
 
@@ -128,29 +130,53 @@ def digit_glyphs() -> list[Shape]:
             if (strokes := glyph(font, char))]
 
 
-def training_glyphs() -> tuple[list[Shape], list[str]]:
-    """Every glyph of every font that is neither near a held-out symbol nor near a digit, and what was left out.
+class Lookalikes:
+    """Every font's held-out symbols and digits as signatures: a shape correlating ≥ NEAR with any of them looks
+    too much like one to be trained on as a non-digit.
 
     Similarity is to every font's rendering of a held-out symbol (fonts with symbols, not only Latin ones),
     so that a "+" of the mathematical font cannot slip in as a training shape.
     """
-    fonts = _fonts()
-    banned = [glyph(font, char) for font in fonts for char in HELD_OUT_SYMBOLS if glyph(font, char)]
-    digits = [shape.strokes for shape in digit_glyphs()]
-    banned_signatures, digit_signatures = _signatures(banned), _signatures(digits)
+
+    def __init__(self) -> None:
+        fonts = _fonts()
+        self.held_out = _signatures([glyph(font, char) for font in fonts for char in HELD_OUT_SYMBOLS
+                                     if glyph(font, char)])
+        self.digits = _signatures([shape.strokes for shape in digit_glyphs()])
+
+    def near(self, strokes: Sequence[Stroke]) -> bool:
+        signature = _signature(clean_image(strokes))
+        return bool((self.held_out @ signature).max() >= NEAR or (self.digits @ signature).max() >= NEAR)
+
+
+def training_glyphs(lookalikes: Lookalikes) -> tuple[list[Shape], list[str]]:
+    """Every glyph of every font that is neither near a held-out symbol nor near a digit, and what was left out."""
     kept, left_out = [], []
-    for font in fonts:
+    for font in _fonts():
         for code in range(33, 127):
             char = chr(code)
             strokes = glyph(font, char)
             if not strokes or char in DIGITS or char in HELD_OUT_SYMBOLS or char in DIGIT_LIKE:
                 continue
-            signature = _signature(clean_image(strokes))
-            if (banned_signatures @ signature).max() >= NEAR or (digit_signatures @ signature).max() >= NEAR:
+            if lookalikes.near(strokes):
                 left_out.append(f"{font}:{char}")
                 continue
             kept.append(Shape(f"glyph:{font}:{char}", strokes))
     return kept, left_out
+
+
+def turned_glyph(glyphs: Sequence[Shape], lookalikes: Lookalikes, rng: np.random.Generator) -> Shape:
+    """A training glyph turned by 30°–330° about its centre (letters on their side are no digits either), drawn
+    again until the turned shape is near no held-out symbol nor digit (a "v" turned over is a "^")."""
+    while True:
+        shape = glyphs[rng.integers(len(glyphs))]
+        angle = rng.uniform(np.pi / 6, 2 * np.pi - np.pi / 6)
+        points = np.array([p for stroke in shape.strokes for p in stroke])
+        centre = points.mean(axis=0)
+        turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        strokes = [[(float(x), float(y)) for x, y in (np.array(stroke) - centre) @ turn.T] for stroke in shape.strokes]
+        if not lookalikes.near(strokes):
+            return Shape(f"turned_{shape.source}", strokes)
 
 
 def handmade(strokes: Sequence[Stroke], rng: np.random.Generator, wobble: float = 0.02) -> list[Stroke]:
@@ -285,18 +311,20 @@ def turned_digit(digits: Sequence[PenDigit], rng: np.random.Generator) -> list[S
             for stroke in digit.strokes]
 
 
-def training_shapes(glyphs: Sequence[Shape], digits: Sequence[PenDigit], count: int,
+def training_shapes(glyphs: Sequence[Shape], lookalikes: Lookalikes, digits: Sequence[PenDigit], count: int,
                     rng: np.random.Generator) -> Iterator[Shape]:
-    """`count` non-digits: 60 % font glyphs, 20 % generated shapes, 10 % two pen digits and 10 % turned pen
-    digits (of `digits`)."""
+    """`count` non-digits: 45 % font glyphs, 25 % turned font glyphs, 15 % generated shapes, 7.5 % two pen digits
+    and 7.5 % turned pen digits (of `digits`)."""
     for _ in range(count):
         pick = rng.random()
-        if pick < 0.6:
+        if pick < 0.45:
             yield glyphs[rng.integers(len(glyphs))]
-        elif pick < 0.8 or not digits:
+        elif pick < 0.7:
+            yield turned_glyph(glyphs, lookalikes, rng)
+        elif pick < 0.85 or not digits:
             name = list(GENERATORS)[rng.integers(len(GENERATORS))]
             yield Shape(name, GENERATORS[name](rng))
-        elif pick < 0.9:
+        elif pick < 0.925:
             yield Shape("two_digits", two_digits(digits, rng))
         else:
             yield Shape("turned_digit", turned_digit(digits, rng))

@@ -112,9 +112,10 @@ def train(shipped: Shipped, data: Mnist, pen_digits: Sequence[pendigits.PenDigit
     digit_x = np.concatenate([mnist_x[fit_rows], pen_x])
     digit_y = np.concatenate([data.y_train[fit_rows], pen_y])
 
-    glyphs, left_out = nondigits.training_glyphs()
+    lookalikes = nondigits.Lookalikes()
+    glyphs, left_out = nondigits.training_glyphs(lookalikes)
     progress(f"drawing {shapes} non-digits ({len(glyphs)} glyphs kept, {len(left_out)} left out)")
-    shape_list = list(nondigits.training_shapes(glyphs, pen_fit, shapes, rng))
+    shape_list = list(nondigits.training_shapes(glyphs, lookalikes, pen_fit, shapes, rng))
     other_x = nondigits.drawings(shape_list, rng)
 
     progress("reading them with the shipped nets")

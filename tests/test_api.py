@@ -30,7 +30,7 @@ def test_predict_reads_a_drawn_seven(client, seven):
     response = client.post("/api/predict", json={"image": seven})
     assert response.status_code == 200
     body = response.get_json()
-    assert body["answer"] == 7 and body["recognized"] is True
+    assert body["answer"] == 7 and body["recognized"] is True and body["reason"] is None
     assert 0.5 <= body["confidence"] <= 1.0
     assert set(body["models"]) == {"fnn", "cnn", "fnn_online", "cnn_online"}
     for model in body["models"].values():

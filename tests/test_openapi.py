@@ -29,7 +29,7 @@ from schemathesis import checks
 
 from app import create_app
 from app.config import ROOT
-from app.offline import pendigits
+from app.offline import nondigits, pendigits
 from app.web.schemas import ERROR_CODES, SEVEN_DATA_URL
 from tests.conftest import UNLIMITED
 
@@ -238,3 +238,18 @@ def test_reading_a_number_is_described_and_its_answers_conform(fuzzed_app, pen_d
     for number in ("1" * count, "1" * (count + 1)):
         _conforms(client.post("/api/read/correct", json={"image": image, "number": number}), "/api/read/correct",
                   status=200)
+
+
+def test_why_nothing_is_recognised_is_described_and_a_not_a_digit_answer_conforms(fuzzed_app):
+    """Every predict answer has `reason` (null, `not_sure` or `not_a_digit`), and a drawn "−" is answered with
+    the last and keeps to the document."""
+    prediction = SPEC["components"]["schemas"]["Prediction"]
+    assert "reason" in prediction["required"]
+    documented = {value for option in prediction["properties"]["reason"]["anyOf"]
+                  for value in option.get("enum", [None] if option.get("type") == "null" else [])}
+    assert documented == {None, "not_sure", "not_a_digit"}
+    rng = np.random.default_rng(0)
+    minus = pendigits.random_canvas(nondigits.handmade([[(0.0, 250.0), (500.0, 250.0)]], rng), rng, longest=True)
+    response = fuzzed_app.test_client().post("/api/predict", json={"image": pendigits.data_url(minus)})
+    _conforms(response, "/api/predict", status=200)
+    assert response.get_json()["reason"] == "not_a_digit"

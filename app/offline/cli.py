@@ -1,5 +1,5 @@
-"""`flask --app app train | reference | evaluate | export`: reproducible training and reference digits, the model
-card's figures, the dataset."""
+"""`flask --app app train | train-rejection | reference | evaluate | export`: reproducible training and reference
+digits, the not-a-digit detector, the model card's figures, the dataset."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from app.offline.evaluation import ensemble_accuracies
 from app.offline.export import FORMATS, export, load_extra
 from app.online.reference import CARD_FILE, REFERENCE_FILE, ReferenceDigits, sha256
 from app.reading.ensemble import Ensemble
-from app.reading.model_files import CNN_FILE, FNN_FILE, load_shipped
+from app.reading.model_files import CNN_FILE, FNN_FILE, load_for_serving, load_shipped
+from app.reading.rejection import REJECTION_FILE
 from app.runtime import learning_queue, reference_digits, sample_store
 from app.samples.backends import storage_from_settings
 from app.samples.index import SampleIndex
@@ -132,6 +133,35 @@ def register_commands(app: Flask) -> None:
             card["data"]["pendigits_sha256"] = sha256(pendigits_file)
         (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
         click.echo(json.dumps(card["accuracy"], indent=2))
+
+    @app.cli.command("train-rejection")
+    @click.option("--data", "data_dir", default="data/mnist", type=click.Path(path_type=Path), show_default=True)
+    @click.option("--models", "model_dir", default="models", type=click.Path(path_type=Path, exists=True,
+                                                                             file_okay=False), show_default=True)
+    @click.option("--pendigits", "pendigits_file", default=str(pendigits.DEFAULT_FILE),
+                  type=click.Path(path_type=Path, exists=True))
+    @click.option("--seed", default=1, show_default=True)
+    @click.option("--shapes", default=32000, show_default=True, help="non-digit drawings to learn from")
+    @click.option("--cost", default=0.002, show_default=True,
+                  help="share of correctly read calibration digits the threshold may reject")
+    def train_rejection(data_dir: Path, model_dir: Path, pendigits_file: Path, seed: int, shapes: int,
+                        cost: float) -> None:
+        """Train the not-a-digit detector on the shipped nets' features (NumPy; Hershey-Fonts from
+        requirements-dev.txt) and write it into --models with its figures and SHA-256 in the card."""
+        from app.offline.rejection_training import Shipped, train
+
+        started = time.monotonic()
+        detector, report = train(Shipped(*load_for_serving(model_dir)), mnist.load(data_dir),
+                                 pendigits.parse(pendigits_file), seed, shapes, cost, progress=click.echo)
+        detector.save(model_dir / REJECTION_FILE)
+        card_path = model_dir / CARD_FILE
+        card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        report = {"command": "flask " + shlex.join(sys.argv[1:]), **report,
+                  "training_seconds": round(time.monotonic() - started)}
+        card["not_a_digit"] = report
+        card.setdefault("files", {})[REJECTION_FILE] = sha256(model_dir / REJECTION_FILE)
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        click.echo(json.dumps(report, indent=2))
 
     @app.cli.command("reference")
     @click.option("--data", "data_dir", default="data/mnist", type=click.Path(path_type=Path), show_default=True)

@@ -122,11 +122,13 @@ def as_arrays(digits: Sequence[PenDigit], canvas: int = CANVAS) -> tuple[np.ndar
     return images, np.array([d.label for d in digits], dtype=np.int64)
 
 
-def place(strokes: Sequence[Stroke], height: float, centre: tuple[float, float], canvas: int) -> list[Stroke]:
-    """Strokes scaled to `height` × canvas and centred at `centre` (fractions of the canvas)."""
+def place(strokes: Sequence[Stroke], height: float, centre: tuple[float, float], canvas: int,
+          longest: bool = False) -> list[Stroke]:
+    """Strokes scaled to `height` × canvas and centred at `centre` (fractions of the canvas); with `longest`,
+    their longer side is scaled to it instead (a "−" has almost no height)."""
     points = np.array([p for stroke in strokes for p in stroke])
     low, high = points.min(axis=0), points.max(axis=0)
-    scale = height * canvas / max(high[1] - low[1], 1.0)
+    scale = height * canvas / max(float(np.max(high - low)) if longest else high[1] - low[1], 1.0)
     middle = (low + high) / 2
     return [[((x - middle[0]) * scale + centre[0] * canvas, (y - middle[1]) * scale + centre[1] * canvas)
              for x, y in stroke] for stroke in strokes]
@@ -144,13 +146,22 @@ def training_arrays(digits: Sequence[PenDigit], seed: int, copies: int = 4) -> t
     images, labels = [], []
     for digit in digits:
         for _ in range(copies):
-            height = rng.uniform(0.3, 0.9)
-            centre = (rng.uniform(0.35, 0.65), rng.uniform(height / 2 + 0.05, 0.95 - height / 2))
-            brush = CANVAS * rng.uniform(1 / 28, 1 / 11)
-            drawing = render(place(digit.strokes, height, centre, CANVAS), CANVAS, brush)
-            images.append(normalise(ink_map(drawing)))
+            images.append(normalise(ink_map(random_canvas(digit.strokes, rng))))
             labels.append(digit.label)
     return np.stack(images), np.array(labels, dtype=np.int64)
+
+
+def random_canvas(strokes: Sequence[Stroke], rng: np.random.Generator, canvas: int = CANVAS,
+                  longest: bool = False) -> Image.Image:
+    """Any strokes drawn as a person might on the page: 30–90 % of the canvas tall, anywhere on it, with a brush
+    of 1/28–1/11 of its side. The one recipe for training drawings, digits or not, so that nothing but the shape
+    tells them apart. Digits are sized by their height, as the shipped nets were trained; with `longest` the
+    longer side is sized, and the drawing kept inside the canvas both ways (for shapes wider than tall)."""
+    size = rng.uniform(0.3, 0.9)
+    inside = (size / 2 + 0.05, 0.95 - size / 2)
+    centre = (rng.uniform(*inside) if longest else rng.uniform(0.35, 0.65), rng.uniform(*inside))
+    brush = canvas * rng.uniform(1 / 28, 1 / 11)
+    return render(place(strokes, size, centre, canvas, longest), canvas, brush)
 
 
 def compose_number(digits: Sequence[PenDigit], rng: np.random.Generator, gaps: tuple[float, float],

@@ -5,7 +5,8 @@ copies and learn from corrections. The answer comes from the online pair with th
 rule: if their top-1s agree that is the answer; if both are unsure (top-1 < 0.5) nothing is
 recognised; otherwise the more confident one wins. For a person with their own last layer
 (`app.online.personal`) that layer reads too, and while it is trusted the answer is its blend with the
-online pair, weighted towards the person (`PERSONAL_WEIGHT`).
+online pair, weighted towards the person (`PERSONAL_WEIGHT`). A drawing the `rejection` detector says is no
+digit at all (app.reading.rejection) is not recognised either, whatever the nets read: `reason` says which.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ class PersonalReader(Protocol):
     trusted: bool
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray: ...
+
+
+class Rejection(Protocol):
+    """Says which drawings of a batch are no digit at all (app.reading.rejection.NotADigit)."""
+
+    def rejects(self, x: np.ndarray, hidden: np.ndarray, probabilities: dict[str, np.ndarray]) -> np.ndarray: ...
 
 
 class DigitModel(Protocol):
@@ -112,6 +119,7 @@ class Ensemble:
 
     models: dict[str, DigitModel]
     versions: dict[str, int]
+    rejection: Rejection | None = None  # without it every drawing is some digit (or not recognised)
 
     @classmethod
     def from_shipped(cls, fnn: DigitModel, cnn: DigitModel) -> Ensemble:
@@ -160,10 +168,14 @@ class Ensemble:
             readings["personal"] = {"top3": top3(mine[0])}
         chosen = combine(probs["fnn_online"], probs["cnn_online"], mine if personal and personal.trusted else None)
         answer = int(chosen.answer[0])
+        reason = None if answer >= 0 else "not_sure"
+        if self.rejection is not None and self.rejection.rejects(batch, self.hidden(batch), probs)[0]:
+            answer, reason = -1, "not_a_digit"
         recognized = answer >= 0
         return {
             "answer": answer if recognized else None,
             "recognized": recognized,
+            "reason": reason,
             "confidence": round(float(chosen.confidence[0]), 4),
             "answered_by": chosen.answered_by,
             "models": readings,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from app.nets.cnn_forward import CNNForward
 from app.nets.fnn import FNN
+from app.reading.rejection import REJECTION_FILE, NotADigit
 
 if TYPE_CHECKING:
     from app.nets.cnn import CNN
@@ -29,3 +30,9 @@ def load_shipped(model_dir: Path) -> tuple[FNN, CNN]:
     from app.nets.cnn import CNN  # TensorFlow is imported here only, by the processes that learn
 
     return FNN.load(model_dir / FNN_FILE), CNN.load(model_dir / CNN_FILE)
+
+
+def load_rejection(model_dir: Path) -> NotADigit | None:
+    """The not-a-digit detector, or none where its file is absent (every drawing is then read as some digit)."""
+    path = model_dir / REJECTION_FILE
+    return NotADigit.load(path) if path.exists() else None

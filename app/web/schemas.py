@@ -409,14 +409,22 @@ class Readings(Closed):
 
 class Prediction(Closed):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "answer": 7, "recognized": True, "confidence": 0.9731, "answered_by": "online",
+        "answer": 7, "recognized": True, "reason": None, "confidence": 0.9731, "answered_by": "online",
         "models": {name: {"top3": [[7, 0.9731], [1, 0.0154], [9, 0.0061]]} for name in MODEL_NAMES},
+        "preview": SEVEN_DATA_URL, "model_version": {"fnn_online": 0, "cnn_online": 0}}, {
+        "answer": None, "recognized": False, "reason": "not_a_digit", "confidence": 0.8841, "answered_by": "online",
+        "models": {name: {"top3": [[4, 0.8841], [9, 0.0712], [1, 0.0207]]} for name in MODEL_NAMES},
         "preview": SEVEN_DATA_URL, "model_version": {"fnn_online": 0, "cnn_online": 0}}]})
 
-    answer: Digit | None = Field(description="The digit read, or null when the online nets disagree and are "
-                                             "both unsure.")
+    answer: Digit | None = Field(description="The digit read, or null when nothing is recognised (`reason`).")
     recognized: bool = Field(description="false exactly when `answer` is null.")
-    confidence: Probability
+    reason: Literal["not_sure", "not_a_digit"] | None = Field(
+        description="Why nothing is recognised; null when `answer` is a digit. `not_sure`: the online nets disagree "
+                    "and are both unsure; `not_a_digit`: the not-a-digit detector (app/reading/rejection.py) says "
+                    "the drawing is no digit at all (a cross, a question mark, a scribble), whatever the nets read; "
+                    "`models` still says what they read, and a correction still teaches them.")
+    confidence: Probability = Field(description="How sure the nets are of the digit they read (also when it is "
+                                                "not the answer).")
     answered_by: Literal["online", "personal"] = Field(
         description="`personal`: the answer blends the person's own last layer with the online pair (it has read "
                     "their drawings at least as well as the pair); `online`: the pair.")

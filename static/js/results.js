@@ -77,6 +77,7 @@ export class ResultsView {
     this.preview.src = body.preview;
     this.preview.hidden = false;
     if (recognized) this.#say('recognised', `Recognised: ${answer}`);
+    else if (body.reason === 'not_a_digit') this.#say('not-a-digit', "That doesn't look like a digit");
     else this.#say('unrecognised', 'Not recognised — try again');
   }
 

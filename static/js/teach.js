@@ -11,6 +11,7 @@ const QUESTIONS = {
   idle: 'Once the nets answer, tell them whether they were right.',
   recognised: 'Did the nets read it right?',
   unrecognised: 'Not recognised. Which digit did you draw?',
+  not_a_digit: "That doesn't look like a digit. If it is one, which digit did you draw?",
   picking: 'Which digit did you draw?',
   saved: 'Thanks for teaching the nets.',
 };
@@ -73,7 +74,7 @@ export class TeachPanel {
     this.#busy(false);
     this.choices.hidden = !recognized;
     this.#showPicker(!recognized);
-    this.#state('asking', recognized ? 'recognised' : 'unrecognised');
+    this.#state('asking', recognized ? 'recognised' : prediction.reason === 'not_a_digit' ? 'not_a_digit' : 'unrecognised');
   }
 
   /** The drawing changed or was cleared: nothing to judge until the next answer. */

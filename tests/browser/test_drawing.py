@@ -36,7 +36,7 @@ def test_undo_removes_exactly_the_last_stroke(pad, desktop, how):
 def test_clear_empties_the_pad_and_the_result(pad, desktop, how):
     page = desktop.page
     pad.draw([DOWN, ACROSS])
-    assert pad.wait_for_answer()["state"] in {"recognised", "unrecognised"}
+    assert pad.wait_for_answer()["state"] in {"recognised", "unrecognised", "not-a-digit"}
     assert pad.ink() > 0
 
     if how == "button":
@@ -99,12 +99,14 @@ ERROR_BODY = canned(Error, {"error": {"code": "models_missing", "message": "The 
 UNRECOGNISED_BODY = canned(Prediction, {
     "answer": None,
     "recognized": False,
+    "reason": "not_sure",
     "confidence": 0.31,
     "answered_by": "online",
     "models": {name: {"top3": [[3, 0.31], [5, 0.3], [8, 0.2]]} for name in MODEL_NAMES},
     "preview": to_data_url(np.zeros((28, 28), np.float32)),
     "model_version": {"fnn_online": 0, "cnn_online": 0},
 })
+NOT_A_DIGIT_BODY = canned(Prediction, {**UNRECOGNISED_BODY, "reason": "not_a_digit", "confidence": 0.93})
 
 
 @pytest.mark.parametrize(
@@ -113,8 +115,9 @@ UNRECOGNISED_BODY = canned(Prediction, {
         (lambda route: route.fulfill(status=503, json=ERROR_BODY), "error", "The models are not trained yet.", ""),
         (lambda route: route.abort("connectionrefused"), "error", "The server cannot be reached", ""),
         (lambda route: route.fulfill(json=UNRECOGNISED_BODY), "unrecognised", "Not recognised — try again", "?"),
+        (lambda route: route.fulfill(json=NOT_A_DIGIT_BODY), "not-a-digit", "That doesn't look like a digit", "?"),
     ],
-    ids=["api-error", "network-down", "not-recognised"],
+    ids=["api-error", "network-down", "not-recognised", "not-a-digit"],
 )
 def test_states_other_than_an_answer_are_explained(pad, desktop, answer_with, state, status, answer):
     desktop.page.route("**/api/predict", answer_with)

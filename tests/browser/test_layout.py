@@ -27,7 +27,7 @@ def test_page_fits_the_screen_and_stays_on_its_origin(open_page, server, pen_dig
     page.reload()
 
     pad.draw(fit_to_canvas(pen_digits[0].strokes, pad.side()))
-    assert pad.wait_for_answer()["state"] in {"recognised", "unrecognised"}
+    assert pad.wait_for_answer()["state"] in {"recognised", "unrecognised", "not-a-digit"}
     page.screenshot(path=build_dir / f"page-{width}.png", full_page=True)
 
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")

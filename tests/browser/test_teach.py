@@ -212,13 +212,16 @@ def test_drawing_again_or_clearing_resets_the_panel(desktop, site, held):
 PREDICTION = canned(Prediction, {
     "answer": 3,
     "recognized": True,
+    "reason": None,
     "confidence": 0.9,
     "answered_by": "online",
     "models": {name: {"top3": [[3, 0.9], [5, 0.06], [8, 0.04]]} for name in MODEL_NAMES},
     "preview": to_data_url(np.zeros((28, 28), np.float32)),
     "model_version": {"fnn_online": 4, "cnn_online": 4},
 })
-UNRECOGNISED = canned(Prediction, {**PREDICTION, "answer": None, "recognized": False, "confidence": 0.4})
+UNRECOGNISED = canned(Prediction, {**PREDICTION, "answer": None, "recognized": False, "reason": "not_sure",
+                                   "confidence": 0.4})
+NOT_A_DIGIT = canned(Prediction, {**UNRECOGNISED, "reason": "not_a_digit", "confidence": 0.95})
 
 
 def learned_after() -> dict:
@@ -387,6 +390,23 @@ def test_an_error_is_shown_and_the_same_drawing_can_be_sent_again(desktop):
     expect(page.get_by_test_id("teach")).to_have_attribute("data-state", "saved")
     expect(page.get_by_test_id("teach-error")).to_have_text("")
     assert answers == []
+
+
+def test_a_drawing_that_is_no_digit_is_said_so_and_can_still_be_taught(desktop):
+    page = desktop.page
+    sent = []
+    page.route("**/api/predict", lambda route: route.fulfill(json=NOT_A_DIGIT))
+    page.route("**/api/correct", recording(sent, json=correction(True, False, "quarantined")))
+    desktop.pad.draw([[(60.0, 140.0), (220.0, 140.0)]])
+    shown = desktop.pad.wait_for_answer()
+    assert (shown["state"], shown["status"], shown["answer"]) == ("not-a-digit", "That doesn't look like a digit", "?")
+
+    expect(page.get_by_test_id("right")).to_be_hidden()
+    expect(page.get_by_test_id("teach-question")).to_have_text(
+        "That doesn't look like a digit. If it is one, which digit did you draw?")
+    page.get_by_test_id("label-7").click()
+    expect(page.get_by_test_id("teach")).to_have_attribute("data-state", "saved")
+    assert [(body["label"], body["predicted"]) for body in sent] == [(7, None)]
 
 
 def test_when_nothing_is_recognised_the_picker_is_offered_at_once(desktop):

@@ -42,7 +42,7 @@ def test_touch_draws_on_a_phone_without_scrolling_the_page(open_page):
 
     assert pad.stroke_count() == 1
     assert pad.ink() > 0
-    assert pad.wait_for_answer()["state"] in {"recognised", "unrecognised"}
+    assert pad.wait_for_answer()["state"] in {"recognised", "unrecognised", "not-a-digit"}
     assert page.evaluate("scrollY") == 0  # checked after the answer: any scroll would have happened by now
 
     # The same gesture outside the canvas does scroll: the input above could have scrolled the page.

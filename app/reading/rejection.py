@@ -1,0 +1,148 @@
+"""Is it a digit at all? A small NumPy detector that answers "not a digit" for crosses, question marks, scribbles.
+
+The nets were trained on digits only, so they read everything as some digit, often confidently ("−" as a
+2, "+" as a 4). What they do know is what digits look like *inside*: the detector reads the shipped CNN's
+625 hidden units together with evidence of how far a drawing is from every digit seen in training —
+
+- the Mahalanobis distance of those hidden units to each digit's mean in their top `COMPONENTS` principal
+  directions, and how much of them lies outside those directions (open-set scores that rise for shapes
+  unlike any digit, whether or not anything like them was in training);
+- how much of the 28×28 a digit-only pixel PCA cannot reconstruct;
+- the shipped FNN's and CNN's probabilities;
+- ink statistics: mass, extent, aspect, and the number of separate pieces.
+
+`NETS` 1-hidden-layer nets (`HIDDEN` ReLU units, a logistic output; the same data, different seeds) turn
+these into one score, the mean of their logits (one net's verdict on shapes unlike anything in training
+varies with its seed by several points per symbol; the mean of five varies less); a drawing is not a digit
+above `threshold`, which was set on digits alone (app/offline/rejection_training.py) so that it costs at
+most a set share of correctly read digits. Only the shipped nets are read, never the online pair: the
+detector was fitted to those exact features, and online learning must not move them under it.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+REJECTION_FILE = "not-a-digit.npz"
+COMPONENTS = 64  # principal directions of the hidden units the class distances are measured in
+PIXEL_COMPONENTS = 40  # of the 28×28 digits, for the reconstruction error
+HIDDEN = 64
+NETS = 5
+INK = 0.3  # a pixel this dark counts as ink for the extent and the pieces
+MAX_PIECES = 4
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def ink_features(x: np.ndarray) -> np.ndarray:
+    """Per image: ink mass, extent (rows, columns, as fractions of the 20-px box), aspect and pieces (≤ 4)."""
+    out = np.zeros((len(x), 5), np.float32)
+    for i, image in enumerate(x):
+        ink = image > INK
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        height = (rows[-1] - rows[0] + 1) / 20 if rows.size else 0.0
+        width = (cols[-1] - cols[0] + 1) / 20 if cols.size else 0.0
+        pieces = min(ndimage.label(ink)[1], MAX_PIECES)
+        out[i] = (image.sum() / 100, height, width, np.log((width + 0.05) / (height + 0.05)), pieces)
+    return out
+
+
+@dataclass
+class DigitSpace:
+    """Where digits lie: the hidden units' principal directions with each digit's mean there, and the pixels'.
+
+    Coordinates along `directions` divided by `spread` (each one's standard deviation) are whitened, so
+    distances there are Mahalanobis distances under the digits' shared covariance.
+    """
+
+    centre: np.ndarray  # (625,)
+    directions: np.ndarray  # (625, COMPONENTS), orthonormal
+    spread: np.ndarray  # (COMPONENTS,)
+    means: np.ndarray  # (10, COMPONENTS), each digit's mean in the whitened coordinates
+    pixel_centre: np.ndarray  # (784,)
+    pixel_directions: np.ndarray  # (784, PIXEL_COMPONENTS), orthonormal
+
+    @classmethod
+    def fit(cls, hidden: np.ndarray, labels: np.ndarray, pixels: np.ndarray) -> DigitSpace:
+        """From digits only: their hidden units, labels and 28×28 images."""
+        centre = hidden.mean(axis=0)
+        _, singular, vt = np.linalg.svd(hidden - centre, full_matrices=False)
+        directions = vt[:COMPONENTS].T
+        spread = np.maximum(singular[:COMPONENTS] / np.sqrt(len(hidden)), 1e-6)
+        projected = (hidden - centre) @ directions / spread
+        means = np.stack([projected[labels == k].mean(axis=0) for k in range(10)])
+        flat = pixels.reshape(len(pixels), -1)
+        pixel_centre = flat.mean(axis=0)
+        _, _, pixel_vt = np.linalg.svd(flat - pixel_centre, full_matrices=False)
+        return cls(centre, directions, spread, means, pixel_centre, pixel_vt[:PIXEL_COMPONENTS].T)
+
+    def features(self, x: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+        """log squared distance to each digit's mean, its minimum, the hidden units' and pixels' residuals."""
+        centred = hidden - self.centre
+        inside = centred @ self.directions
+        distances = ((inside[:, np.newaxis, :] / self.spread - self.means) ** 2).sum(axis=2) / COMPONENTS
+        residual = (centred ** 2).sum(axis=1) - (inside ** 2).sum(axis=1)
+        total = (centred ** 2).sum(axis=1)
+        flat = x.reshape(len(x), -1) - self.pixel_centre
+        pixel_inside = flat @ self.pixel_directions
+        pixel_residual = (flat ** 2).sum(axis=1) - (pixel_inside ** 2).sum(axis=1)
+        return np.column_stack([
+            np.log(distances + 1e-3), np.log(distances.min(axis=1) + 1e-3),
+            np.log(np.maximum(residual, 0) + 1e-3), np.maximum(residual, 0) / (total + 1e-6),
+            np.log(np.maximum(pixel_residual, 0) + 1e-3)]).astype(np.float32)
+
+
+def features(x: np.ndarray, hidden: np.ndarray, probabilities: dict[str, np.ndarray],
+             space: DigitSpace) -> np.ndarray:
+    """What the detector reads for a batch (n×28×28 images, their n×625 shipped-CNN hidden units)."""
+    return np.column_stack([hidden, probabilities["fnn"], probabilities["cnn"], ink_features(x),
+                            space.features(x, hidden)]).astype(np.float32)
+
+
+@dataclass
+class NotADigit:
+    """The detector's weights: standardisation, one hidden layer, the output, its threshold, and the digit space."""
+
+    space: DigitSpace
+    mean: np.ndarray
+    scale: np.ndarray
+    w1: np.ndarray  # (NETS, features, HIDDEN)
+    b1: np.ndarray  # (NETS, HIDDEN)
+    w2: np.ndarray  # (NETS, HIDDEN)
+    b2: np.ndarray  # (NETS,)
+    threshold: float
+
+    def score(self, feature_rows: np.ndarray) -> np.ndarray:
+        """Probability-like score in (0, 1) that each row is not a digit: the sigmoid of the nets' mean logit."""
+        standard = (feature_rows - self.mean) / self.scale
+        hidden = np.maximum(np.einsum("nf,kfh->knh", standard, self.w1) + self.b1[:, np.newaxis, :], 0.0)
+        logit = (np.einsum("knh,kh->kn", hidden, self.w2) + self.b2[:, np.newaxis]).mean(axis=0)
+        return 1.0 / (1.0 + np.exp(-np.clip(logit, -50, 50)))
+
+    def rejects(self, x: np.ndarray, hidden: np.ndarray, probabilities: dict[str, np.ndarray]) -> np.ndarray:
+        """True for each image of the batch that is not a digit (`probabilities` by model name, shipped pair read)."""
+        return self.score(features(x, hidden, probabilities, self.space)) > self.threshold
+
+    def save(self, path: Path) -> None:
+        """As .npz of float32 arrays (no pickles), with fixed zip entry times: the same weights, the same bytes,
+        so the checksum in models/card.json names the weights."""
+        arrays = {f"space_{f.name}": getattr(self.space, f.name) for f in fields(DigitSpace)}
+        arrays |= {f.name: np.asarray(getattr(self, f.name)) for f in fields(self) if f.name != "space"}
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, value in sorted(arrays.items()):
+                buffer = io.BytesIO()
+                np.save(buffer, np.asarray(value, np.float32))
+                archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_TIME), buffer.getvalue(),
+                                 compress_type=zipfile.ZIP_DEFLATED)
+
+    @classmethod
+    def load(cls, path: Path) -> NotADigit:
+        with np.load(path, allow_pickle=False) as arrays:
+            space = DigitSpace(**{f.name: arrays[f"space_{f.name}"] for f in fields(DigitSpace)})
+            values = {f.name: arrays[f.name] for f in fields(cls) if f.name != "space"}
+        return cls(space, **{k: float(v) if v.ndim == 0 else v for k, v in values.items()})

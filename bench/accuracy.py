@@ -1,0 +1,91 @@
+"""Digit accuracy with and without the not-a-digit detector, and how often it rejects each held-out symbol.
+
+    .venv/bin/python bench/accuracy.py [--models models] [--copies 20] [--json build/accuracy.json]
+
+Reads as serving does (NumPy, the shipped pair, which the online pair starts as): pendigits writers 11–30
+drawn on the page's canvas, in four folds of five writers; the MNIST test set; and every held-out symbol
+(app.offline.nondigits.HELD_OUT_SYMBOLS: each Latin Hershey font's glyph and a hand-drawn one, each made by
+hand `--copies` times on random canvases). A digit counts as read when the answer is right and not
+rejected; a symbol counts as rejected when the detector answers `not_a_digit`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.offline import mnist, nondigits, pendigits  # noqa: E402
+from app.offline.rejection_training import Shipped  # noqa: E402
+from app.reading.imaging import ink_map, normalise  # noqa: E402
+from app.reading.model_files import load_for_serving  # noqa: E402
+from app.reading.rejection import REJECTION_FILE, NotADigit  # noqa: E402
+
+FOLDS = ((11, 15), (16, 20), (21, 25), (26, 30))
+
+
+def read(shipped: Shipped, detector: NotADigit, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ensemble's answers and which drawings the detector rejects."""
+    hidden, probabilities, answers = shipped.read(x)
+    return answers, detector.rejects(x, hidden, probabilities)
+
+
+def accuracy(answers: np.ndarray, rejected: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    right = answers == labels
+    return {"digits": len(labels), "before": round(100 * float(right.mean()), 2),
+            "after": round(100 * float((right & ~rejected).mean()), 2),
+            "rejected": int(rejected.sum()), "rejected_read_right": int((right & rejected).sum())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", type=Path, default=ROOT / "models")
+    parser.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "mnist")
+    parser.add_argument("--copies", type=int, default=20, help="drawings of each held-out shape")
+    parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    shipped = Shipped(*load_for_serving(args.models))
+    detector = NotADigit.load(args.models / REJECTION_FILE)
+    figures: dict[str, object] = {}
+
+    held_out = pendigits.held_out(pendigits.parse())
+    x, y = pendigits.as_arrays(held_out)
+    writers = np.array([d.writer for d in held_out])
+    answers, rejected = read(shipped, detector, x)
+    figures["pendigits_11_30"] = accuracy(answers, rejected, y)
+    for low, high in FOLDS:
+        fold = (writers >= low) & (writers <= high)
+        figures[f"pendigits_{low}_{high}"] = accuracy(answers[fold], rejected[fold], y[fold])
+
+    data = mnist.load(args.mnist)
+    answers, rejected = read(shipped, detector, data.x_test.astype(np.float32) / 255.0)
+    figures["mnist_test"] = accuracy(answers, rejected, data.y_test)
+
+    symbols, images = zip(*nondigits.held_out_canvases(args.copies, args.seed), strict=True)
+    answers, rejected = read(shipped, detector, np.stack([normalise(ink_map(image)) for image in images]))
+    per_symbol: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for symbol, no in zip(symbols, rejected, strict=True):
+        per_symbol[symbol][0] += int(no)
+        per_symbol[symbol][1] += 1
+    figures["held_out_symbols"] = {
+        "drawings": len(symbols), "rejected": round(100 * float(rejected.mean()), 1),
+        "per_symbol": {s: round(100 * r / n, 1) for s, (r, n) in sorted(per_symbol.items(), key=lambda kv: -kv[1][0])}}
+
+    for name, value in figures.items():
+        print(f"{name:22s} {json.dumps(value)}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -297,7 +297,7 @@ class OnlineLearner:
         drawing, canary = {}, {}
         for name, model in models.items():
             seen = model.frozen_features(np.concatenate([digit[np.newaxis], views]))
-            replay_features, replay_y = self.rehearsal.pick(name, model)
+            replay_features, replay_y = self.rehearsal.pick(name, start[name])
             direction = Direction.of(model.gradient_from_features(np.concatenate([seen[1:], replay_features]),
                                                                   np.concatenate([labels, replay_y])))
             drawing[name] = Probe.of(seen[:1], start[name], direction)

@@ -160,7 +160,9 @@ class Ensemble:
 
     def read(self, digit: np.ndarray, personal: PersonalReader | None = None) -> tuple[dict[str, Any], int]:
         """`predict`'s body and the online pair's own answer (−1: none), which a person's layer is judged against."""
-        probs, hidden = self._forward(digit[np.newaxis], MODEL_NAMES, with_hidden=personal is not None)
+        batch = digit[np.newaxis]
+        wanted = personal is not None or self.rejection is not None  # both read the shipped CNN's hidden units
+        probs, hidden = self._forward(batch, MODEL_NAMES, with_hidden=wanted)
         readings = {name: {"top3": top3(probs[name][0])} for name in MODEL_NAMES}
         mine = None
         if personal is not None:
@@ -169,7 +171,7 @@ class Ensemble:
         chosen = combine(probs["fnn_online"], probs["cnn_online"], mine if personal and personal.trusted else None)
         answer = int(chosen.answer[0])
         reason = None if answer >= 0 else "not_sure"
-        if self.rejection is not None and self.rejection.rejects(batch, self.hidden(batch), probs)[0]:
+        if self.rejection is not None and self.rejection.rejects(batch, hidden, probs)[0]:
             answer, reason = -1, "not_a_digit"
         recognized = answer >= 0
         return {

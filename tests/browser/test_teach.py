@@ -392,38 +392,27 @@ def test_an_error_is_shown_and_the_same_drawing_can_be_sent_again(desktop):
     assert answers == []
 
 
-def test_a_drawing_that_is_no_digit_is_said_so_and_can_still_be_taught(desktop):
+@pytest.mark.parametrize(("answer", "state", "status", "question", "label"), [
+    (UNRECOGNISED, "unrecognised", "Not recognised — try again", "Not recognised. Which digit did you draw?", 3),
+    (NOT_A_DIGIT, "not-a-digit", "That doesn't look like a digit",
+     "That doesn't look like a digit. If it is one, which digit did you draw?", 7),
+], ids=["not-recognised", "not-a-digit"])
+def test_without_a_digit_the_picker_is_offered_at_once_and_teaches(desktop, answer, state, status, question, label):
     page = desktop.page
     sent = []
-    page.route("**/api/predict", lambda route: route.fulfill(json=NOT_A_DIGIT))
+    page.route("**/api/predict", lambda route: route.fulfill(json=answer))
     page.route("**/api/correct", recording(sent, json=correction(True, False, "quarantined")))
     desktop.pad.draw([[(60.0, 140.0), (220.0, 140.0)]])
     shown = desktop.pad.wait_for_answer()
-    assert (shown["state"], shown["status"], shown["answer"]) == ("not-a-digit", "That doesn't look like a digit", "?")
+    assert (shown["state"], shown["status"], shown["answer"]) == (state, status, "?")
 
     expect(page.get_by_test_id("right")).to_be_hidden()
-    expect(page.get_by_test_id("teach-question")).to_have_text(
-        "That doesn't look like a digit. If it is one, which digit did you draw?")
-    page.get_by_test_id("label-7").click()
-    expect(page.get_by_test_id("teach")).to_have_attribute("data-state", "saved")
-    assert [(body["label"], body["predicted"]) for body in sent] == [(7, None)]
-
-
-def test_when_nothing_is_recognised_the_picker_is_offered_at_once(desktop):
-    page = desktop.page
-    sent = []
-    page.route("**/api/predict", lambda route: route.fulfill(json=UNRECOGNISED))
-    page.route("**/api/correct", recording(sent, json=correction(True, False, "quarantined")))
-    desktop.pad.draw([[(100.0, 60.0), (100.0, 300.0)]])
-    assert desktop.pad.wait_for_answer()["state"] == "unrecognised"
-
-    expect(page.get_by_test_id("right")).to_be_hidden()
-    expect(page.get_by_test_id("teach-question")).to_have_text("Not recognised. Which digit did you draw?")
+    expect(page.get_by_test_id("teach-question")).to_have_text(question)
     for each in range(10):
         expect(page.get_by_test_id(f"label-{each}")).to_be_enabled()
-    page.get_by_test_id("label-3").click()
+    page.get_by_test_id(f"label-{label}").click()
     expect(page.get_by_test_id("teach")).to_have_attribute("data-state", "saved")
-    assert (sent[0]["label"], sent[0]["predicted"]) == (3, None)
+    assert [(body["label"], body["predicted"]) for body in sent] == [(label, None)]
 
 
 @pytest.mark.parametrize("width", [375, 1280])

@@ -1,19 +1,24 @@
 """Digit accuracy with and without the not-a-digit detector, and how often it rejects each held-out symbol.
 
-    .venv/bin/python bench/accuracy.py [--models models] [--copies 20] [--json build/accuracy.json]
+    .venv/bin/python bench/accuracy.py [--models models] [--copies 20] [--latency 600] [--json build/accuracy.json]
 
 Reads as serving does (NumPy, the shipped pair, which the online pair starts as): pendigits writers 11–30
 drawn on the page's canvas, in four folds of five writers; the MNIST test set; and every held-out symbol
 (app.offline.nondigits.HELD_OUT_SYMBOLS: each Latin Hershey font's glyph and a hand-drawn one, each made by
 hand `--copies` times on random canvases). A digit counts as read when the answer is right and not
-rejected; a symbol counts as rejected when the detector answers `not_a_digit`.
+rejected; a symbol counts as rejected when the detector answers `not_a_digit`. Last, what the detector costs a
+prediction: /api/predict p50/p99 in-process (Flask test client) with the model folder as it is and with a copy
+lacking the detector's file, on `--latency` held-out drawings, the two apps taking turns request by request.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -22,11 +27,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app import create_app  # noqa: E402
 from app.offline import mnist, nondigits, pendigits  # noqa: E402
 from app.offline.rejection_training import Shipped  # noqa: E402
 from app.reading.imaging import ink_map, normalise  # noqa: E402
 from app.reading.model_files import load_for_serving  # noqa: E402
 from app.reading.rejection import REJECTION_FILE, NotADigit  # noqa: E402
+from bench.predict import percentiles  # noqa: E402  (one way to time things across the benches)
 
 FOLDS = ((11, 15), (16, 20), (21, 25), (26, 30))
 
@@ -44,12 +51,33 @@ def accuracy(answers: np.ndarray, rejected: np.ndarray, labels: np.ndarray) -> d
             "rejected": int(rejected.sum()), "rejected_read_right": int((right & rejected).sum())}
 
 
+def predict_latency(models: Path, drawings: list[str]) -> dict[str, object]:
+    """/api/predict with and without the detector, interleaved so that both see the same machine."""
+    with tempfile.TemporaryDirectory() as scratch:
+        bare = Path(scratch) / "models"
+        shutil.copytree(models, bare, ignore=shutil.ignore_patterns(REJECTION_FILE))
+        clients = {name: create_app({"MODEL_DIR": folder, "DATA_DIR": Path(scratch) / name, "LEARNING": False,
+                                     "LEARNER": "process", "RATE_LIMIT": "1000000/minute"}).test_client()
+                   for name, folder in (("with", models), ("without", bare))}
+        seconds: dict[str, list[float]] = {name: [] for name in clients}
+        for n, url in enumerate([*drawings[:20], *drawings]):  # the first 20: warm-up
+            for name, client in clients.items():
+                start = time.perf_counter()
+                reply = client.post("/api/predict", json={"image": url})
+                assert reply.status_code == 200, reply.get_json()
+                if n >= 20:
+                    seconds[name].append(time.perf_counter() - start)
+    with_it, without = percentiles(seconds["with"]), percentiles(seconds["without"])
+    return {"with": with_it, "without": without, "p50_ratio": round(with_it["p50_ms"] / without["p50_ms"], 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", type=Path, default=ROOT / "models")
     parser.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "mnist")
     parser.add_argument("--copies", type=int, default=20, help="drawings of each held-out shape")
     parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--latency", type=int, default=600, help="held-out drawings timed through /api/predict")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -79,6 +107,10 @@ def main() -> None:
     figures["held_out_symbols"] = {
         "drawings": len(symbols), "rejected": round(100 * float(rejected.mean()), 1),
         "per_symbol": {s: round(100 * r / n, 1) for s, (r, n) in sorted(per_symbol.items(), key=lambda kv: -kv[1][0])}}
+
+    step = max(1, len(held_out) // args.latency)
+    drawings = [pendigits.data_url(image) for _, image in pendigits.canvas_drawings(held_out[::step][:args.latency])]
+    figures["predict_latency"] = predict_latency(args.models, drawings)
 
     for name, value in figures.items():
         print(f"{name:22s} {json.dumps(value)}")

@@ -1,12 +1,13 @@
 """How fast the one learner decides corrections, and how much it writes per version (issue 13).
 
-    .venv/bin/python bench/learner.py [--corrections 120] [--compare ../wt-before] [--json build/learner.json]
+    .venv/bin/python bench/learner.py [--corrections 120] [--compare DIR] [--json build/learner.json]
 
 Corrections of held-out pendigits drawings (every fifth with a wrong label, as careless or hostile
 people send) are stored through `/api/correct` with learning left to a learner process, so they wait
 as `pending` in the index; then one learning queue, as `flask --app app learn` runs it, drains them.
 Prints corrections decided per second, p50/p99 per correction, and the bytes each version wrote.
-`--compare DIR` measures an older checkout first, in a subprocess, on the same drawings, back to back.
+`--compare DIR` measures an older checkout first (one with a learner process), with its own copy of this script,
+in a subprocess, on the same drawings, back to back.
 """
 
 from __future__ import annotations
@@ -71,10 +72,14 @@ def measure(corrections: int) -> dict[str, object]:
 
 
 def in_checkout(checkout: Path, corrections: int) -> dict[str, object]:
+    """Measure `checkout` with its own copy of this script: how its learning queue is driven (its statuses written
+    inline or in the background) is that checkout's, as its `flask --app app learn` does it."""
+    script = checkout / "bench" / "learner.py"
+    if not script.is_file():
+        raise SystemExit(f"{checkout} has no bench/learner.py: it predates the learner process, nothing to compare")
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--corrections", str(corrections),
-                        "--json", out.name, "--here"], cwd=checkout, check=True,
-                       env={**os.environ, "PYTHONPATH": str(checkout)})
+        subprocess.run([sys.executable, str(script), "--corrections", str(corrections), "--json", out.name, "--here"],
+                       cwd=checkout, check=True, env={**os.environ, "PYTHONPATH": str(checkout)})
         return json.loads(Path(out.name).read_text())
 
 

@@ -75,7 +75,8 @@ def learn_from(state: Runtime, correction: Correction) -> Learned:
     digit = normalise(ink_map(picture))
     person = correction.person
     personal = state.people.head(person) if person else None
-    shown, online_answer = state.ensemble.read(digit, personal)
+    read = state.ensemble.read(digit, personal, with_hidden=bool(person))  # a person's layer learns from them
+    shown = read.body
     meta, receipt = state.samples.add(as_png(picture), {
         "label": correction.label,
         "source": correction.source,
@@ -93,7 +94,8 @@ def learn_from(state: Runtime, correction: Correction) -> Learned:
     label = correction.label
     status, reason = _outcome(state, meta, receipt.indexed, receipt.stored)
     if person:
-        personal = _learn_personal(state, person, digit, label, shared_right=online_answer == label)
+        assert read.hidden is not None
+        personal = _learn_personal(state, person, read.hidden, label, shared_right=read.online == label)
     return Learned(meta, receipt.stored, receipt.indexed, status, reason, digit, personal)
 
 
@@ -115,12 +117,11 @@ def _outcome(state: Runtime, meta: dict[str, Any], indexed: bool, stored: bool |
     return QUEUED, "queued: saved; the learner has not reached it yet and will learn it in order"
 
 
-def _learn_personal(state: Runtime, person: str, digit: np.ndarray, label: int, *,
+def _learn_personal(state: Runtime, person: str, hidden: np.ndarray, label: int, *,
                     shared_right: bool) -> PersonalHead | None:
     """The person's own layer learns the drawing too; if storage fails it keeps what it had (the sample is safe)."""
     try:
-        return state.people.learn(person, state.ensemble.hidden(digit[np.newaxis])[0], label,
-                                  shared_right=shared_right)
+        return state.people.learn(person, hidden, label, shared_right=shared_right)
     except (StorageError, OSError) as error:
         log.warning("personal model not saved", extra={"error": repr(error)})
         return state.people.head(person)

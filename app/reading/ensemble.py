@@ -113,6 +113,16 @@ def combine(fnn_online: np.ndarray, cnn_online: np.ndarray, mine: np.ndarray | N
     return Answers(mixed.argmax(axis=1), mixed.max(axis=1), online, mixed, "personal")
 
 
+@dataclass(frozen=True)
+class Read:
+    """One drawing read: the /api/predict body, the online pair's own answer (−1: none: what a person's layer is
+    judged against), and the shipped CNN's hidden units when they were computed."""
+
+    body: dict[str, Any]
+    online: int
+    hidden: np.ndarray | None
+
+
 @dataclass
 class Ensemble:
     """The four nets held by one worker; `versions` counts accepted online updates."""
@@ -156,12 +166,13 @@ class Ensemble:
 
     def predict(self, digit: np.ndarray, personal: PersonalReader | None = None) -> dict[str, Any]:
         """The /api/predict body (without the preview) for one 28×28 image, read for `personal`'s person."""
-        return self.read(digit, personal)[0]
+        return self.read(digit, personal).body
 
-    def read(self, digit: np.ndarray, personal: PersonalReader | None = None) -> tuple[dict[str, Any], int]:
-        """`predict`'s body and the online pair's own answer (−1: none), which a person's layer is judged against."""
+    def read(self, digit: np.ndarray, personal: PersonalReader | None = None, *, with_hidden: bool = False) -> Read:
+        """`predict`'s body, the online pair's own answer, and (`with_hidden`, or whenever the person's layer or the
+        detector needed them) the shipped CNN's hidden units, which a correction teaches the person's layer with."""
         batch = digit[np.newaxis]
-        wanted = personal is not None or self.rejection is not None  # both read the shipped CNN's hidden units
+        wanted = with_hidden or personal is not None or self.rejection is not None  # they read the hidden units
         probs, hidden = self._forward(batch, MODEL_NAMES, with_hidden=wanted)
         readings = {name: {"top3": top3(probs[name][0])} for name in MODEL_NAMES}
         mine = None
@@ -174,7 +185,7 @@ class Ensemble:
         if self.rejection is not None and self.rejection.rejects(batch, hidden, probs)[0]:
             answer, reason = -1, "not_a_digit"
         recognized = answer >= 0
-        return {
+        return Read({
             "answer": answer if recognized else None,
             "recognized": recognized,
             "reason": reason,
@@ -182,7 +193,7 @@ class Ensemble:
             "answered_by": chosen.answered_by,
             "models": readings,
             "model_version": dict(self.versions),
-        }, int(chosen.online[0])
+        }, int(chosen.online[0]), None if hidden is None else hidden[0])
 
     def answers(self, x: np.ndarray, personal: PersonalReader | None = None) -> Answers:
         """The answers for a batch from the nets that decide them only (the online pair, and the person's layer

@@ -93,10 +93,6 @@ class OuterCodes:
         """The codes themselves (float32, exact integers)."""
         return self.left.T.astype(np.float32) @ self.right.astype(np.float32)
 
-    def left_product(self, features: np.ndarray) -> np.ndarray:
-        """`features @ dense()`, computed through the factors."""
-        return (features @ self.left.T.astype(np.float32)) @ self.right.astype(np.float32)
-
 
 Codes = np.ndarray | OuterCodes
 
@@ -106,10 +102,18 @@ def as_array(codes: Codes) -> np.ndarray:
 
 
 def left_product(features: np.ndarray, codes: Codes) -> np.ndarray:
-    """features @ codes, for codes in either form."""
+    """features @ codes, for codes in either form (factored ones through their factors, never multiplied out)."""
     if isinstance(codes, OuterCodes):
-        return codes.left_product(features)
+        return (features @ codes.left.T.astype(np.float32)) @ codes.right.astype(np.float32)
     return features @ codes.astype(np.float32)
+
+
+def _rounded(tensor: np.ndarray | Outer) -> tuple[np.ndarray, Codes]:
+    """A tensor's scale per output unit and its codes."""
+    if isinstance(tensor, Outer):
+        return OuterCodes.of(tensor)
+    scale = (_unit_peaks(tensor) / CODE_LIMIT).astype(np.float32)
+    return scale, _codes(tensor, scale)
 
 
 @dataclass(frozen=True)
@@ -121,18 +125,8 @@ class Direction:
 
     @classmethod
     def of(cls, gradient: list[np.ndarray | Outer]) -> Direction:
-        scales: list[np.ndarray] = []
-        codes: list[Codes] = []
-        for tensor in gradient:
-            if isinstance(tensor, Outer):
-                scale, rounded = OuterCodes.of(tensor)
-                scales.append(scale)
-                codes.append(rounded)
-                continue
-            scale = (_unit_peaks(tensor) / CODE_LIMIT).astype(np.float32)
-            codes.append(_codes(tensor, scale))
-            scales.append(scale)
-        return cls(scales, codes)
+        scales, codes = zip(*(_rounded(tensor) for tensor in gradient), strict=True)
+        return cls(list(scales), list(codes))
 
     def step(self, rate: float) -> Step:
         """The step of `rate` along the negative gradient: w ← w − rate × gradient, as stored and applied."""

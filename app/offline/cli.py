@@ -35,9 +35,6 @@ from app.samples.store import SampleStore
 if TYPE_CHECKING:
     from app.offline.training import History
 
-VALIDATION = 5000  # the last training images, held out for the curves
-
-
 def _scaled(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / 255.0
 
@@ -86,17 +83,14 @@ def register_commands(app: Flask) -> None:
               extra_dir: Path | None) -> None:
         """Train both nets on MNIST (downloaded into --data if absent) and pendigits writers 1–10; write the
         learner's reference digits beside them."""
-        from app.offline.training import train_cnn, train_fnn  # Keras: web processes register this command only
+        from app.offline.training import TrainingSet, train_cnn, train_fnn  # Keras: web processes register it only
 
         data = mnist.load(data_dir)
-        x, y = _scaled(data.x_train), data.y_train
-        x_val, y_val = x[-VALIDATION:], y[-VALIDATION:]
         pen_digits = pendigits.parse(pendigits_file) if pendigits_file.exists() else []
         pen_train = [d for d in pen_digits if d.writer in pendigits.TRAIN_WRITERS]
-        pen_x, pen_y = pendigits.training_arrays(pen_train, seed) if pen_train else (x[:0], y[:0])
-        extra_x, extra_y = load_extra(extra_dir) if extra_dir else (x[:0], y[:0])
-        x_fit = np.concatenate([x[:-VALIDATION], pen_x, extra_x])
-        y_fit = np.concatenate([y[:-VALIDATION], pen_y, extra_y])
+        training = TrainingSet.of(data, pen_train, seed, load_extra(extra_dir) if extra_dir else None)
+        x_fit, y_fit = training.without_writers()
+        x_val, y_val = training.x_val, training.y_val
         out.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         fnn, fnn_history = train_fnn(x_fit, y_fit, x_val, y_val, seed=seed, epochs=fnn_epochs)
@@ -115,12 +109,12 @@ def register_commands(app: Flask) -> None:
             "training_seconds": {"fnn": round(fnn_seconds), "cnn": round(cnn_seconds)},
             "data": {
                 "mnist_idx_sha256": data.checksums,
-                "mnist_train_images": len(x) - VALIDATION,
-                "mnist_validation_images": VALIDATION,
+                "mnist_train_images": len(training.y_mnist),
+                "mnist_validation_images": len(y_val),
                 "pendigits_train_writers": sorted(pendigits.TRAIN_WRITERS) if pen_train else [],
-                "pendigits_train_images": len(pen_y),
+                "pendigits_train_images": len(training.y_pen),
                 "pendigits_held_out_writers": sorted(pendigits.HELD_OUT_WRITERS),
-                "extra_images": len(extra_y),
+                "extra_images": len(training.y_extra),
             },
             "curves": {
                 "fnn": {"loss": fnn_history.loss, "val_accuracy": fnn_history.val_accuracy},
@@ -133,6 +127,24 @@ def register_commands(app: Flask) -> None:
             card["data"]["pendigits_sha256"] = sha256(pendigits_file)
         (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
         click.echo(json.dumps(card["accuracy"], indent=2))
+
+    @app.cli.command("cross-validate")
+    @click.option("--data", "data_dir", default="data/mnist", type=click.Path(path_type=Path), show_default=True)
+    @click.option("--out", default="build/cross-validation", type=click.Path(path_type=Path), show_default=True)
+    @click.option("--seed", default=1, show_default=True)
+    @click.option("--fnn-epochs", default=40, show_default=True)
+    @click.option("--cnn-epochs", default=20, show_default=True)
+    @click.option("--pendigits", "pendigits_file", default=str(pendigits.DEFAULT_FILE),
+                  type=click.Path(path_type=Path, exists=True))
+    def cross_validate_command(data_dir: Path, out: Path, seed: int, fnn_epochs: int, cnn_epochs: int,
+                               pendigits_file: Path) -> None:
+        """Writer-grouped cross-validation of `train`'s recipe: 5 folds of 6 pendigits writers, each read by nets
+        trained on MNIST and the other 24 writers; per-fold figures into --out/summary.json (resumable)."""
+        from app.offline.crossval import cross_validate  # Keras, as `train`
+
+        summary = cross_validate(mnist.load(data_dir), pendigits.parse(pendigits_file), out, seed=seed,
+                                 fnn_epochs=fnn_epochs, cnn_epochs=cnn_epochs, progress=click.echo)
+        click.echo(json.dumps({k: summary[k] for k in ("mean", "worst", "mnist_test_mean")}, indent=2))
 
     @app.cli.command("train-rejection")
     @click.option("--data", "data_dir", default="data/mnist", type=click.Path(path_type=Path), show_default=True)

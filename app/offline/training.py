@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import keras
@@ -16,9 +17,48 @@ import tensorflow as tf
 
 from app.nets.cnn import CNN, build_model
 from app.nets.fnn import FNN
+from app.offline import mnist, pendigits
 from app.offline.augmentation import augment, augment_array
 
 log = logging.getLogger(__name__)
+
+VALIDATION = 5000  # the last MNIST training images, held out for the curves
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """What both nets learn from: MNIST's training images but the last `VALIDATION`, every pendigits digit drawn
+    4 times on random canvases (`pendigits.training_arrays`, each tagged with its writer), and any extra drawings.
+
+    Drawn once, so that cross-validation folds differ only in which writers they leave out, and a fold's images
+    of a writer are exactly those the shipped nets learn from.
+    """
+
+    x_mnist: np.ndarray
+    y_mnist: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_pen: np.ndarray
+    y_pen: np.ndarray
+    pen_writers: np.ndarray
+    x_extra: np.ndarray
+    y_extra: np.ndarray
+
+    @classmethod
+    def of(cls, data: mnist.Mnist, pen_digits: Sequence[pendigits.PenDigit], seed: int,
+           extra: tuple[np.ndarray, np.ndarray] | None = None) -> TrainingSet:
+        x, y = data.x_train.astype(np.float32) / 255.0, data.y_train
+        copies = 4
+        x_pen, y_pen = pendigits.training_arrays(pen_digits, seed, copies) if pen_digits else (x[:0], y[:0])
+        x_extra, y_extra = extra if extra is not None else (x[:0], y[:0])
+        return cls(x[:-VALIDATION], y[:-VALIDATION], x[-VALIDATION:], y[-VALIDATION:], x_pen, y_pen,
+                   np.repeat([d.writer for d in pen_digits], copies).astype(np.int64), x_extra, y_extra)
+
+    def without_writers(self, left_out: frozenset[int] = frozenset()) -> tuple[np.ndarray, np.ndarray]:
+        """Images and labels to fit, with every drawing of the `left_out` writers removed."""
+        kept = ~np.isin(self.pen_writers, list(left_out))
+        return (np.concatenate([self.x_mnist, self.x_pen[kept], self.x_extra]),
+                np.concatenate([self.y_mnist, self.y_pen[kept], self.y_extra]))
 
 
 @dataclass

@@ -18,7 +18,7 @@ from app.online.queue import LearningQueue
 from app.online.reference import ReferenceDigits, ReferenceUnavailable
 from app.online.versions import VersionStore
 from app.reading.ensemble import Ensemble
-from app.reading.model_files import load_for_serving, load_rejection, load_shipped, shipped_exist
+from app.reading.model_files import load_for_serving, load_rejection, load_shipped, load_strokes, shipped_exist
 from app.samples.backends import storage_from_settings
 from app.samples.index import SampleIndex
 from app.samples.reindex import recent_drift
@@ -81,6 +81,7 @@ def start(app: Flask, settings: Settings) -> None:
     fnn, cnn = load_for_serving(settings.model_dir)
     ensemble = Ensemble.from_shipped(fnn, cnn)
     ensemble.rejection = load_rejection(settings.model_dir)
+    ensemble.strokes = load_strokes(settings.model_dir)
     storage = storage_from_settings(settings)
     reference, off_reason = reference_digits(settings)
     learner = online_learner(settings, ensemble, storage, reference, off_reason)

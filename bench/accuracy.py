@@ -1,14 +1,17 @@
 """Digit accuracy with and without the not-a-digit detector, and how often it rejects each held-out symbol.
 
-    .venv/bin/python bench/accuracy.py [--models models] [--copies 20] [--latency 600] [--json build/accuracy.json]
+    .venv/bin/python bench/accuracy.py [--models models] [--copies 20] [--latency 600]
+        [--cross-validation build/cross-validation] [--json build/accuracy.json]
 
-Reads as serving does (NumPy, the shipped pair, which the online pair starts as): pendigits writers 11–30
-drawn on the page's canvas, in four folds of five writers; the MNIST test set; and every held-out symbol
+Reads as serving does (NumPy, the shipped pair, which the online pair starts as): the held-out pendigits
+writers (25–30) drawn on the page's canvas, and each of them alone; the MNIST test set; and every held-out symbol
 (app.offline.nondigits.HELD_OUT_SYMBOLS: each Latin Hershey font's glyph and a hand-drawn one, each made by
 hand `--copies` times on random canvases). A digit counts as read when the answer is right and not
 rejected; a symbol counts as rejected when the detector answers `not_a_digit`. Last, what the detector costs a
 prediction: /api/predict p50/p99 in-process (Flask test client) with the model folder as it is and with a copy
 lacking the detector's file, on `--latency` held-out drawings, the two apps taking turns request by request.
+With `--cross-validation` (a folder written by `flask cross-validate`), also each fold's accuracy on its own
+left-out writers, the figure for writers the nets never saw (the detector belongs to the shipped nets only).
 """
 
 from __future__ import annotations
@@ -34,8 +37,6 @@ from app.reading.imaging import ink_map, normalise  # noqa: E402
 from app.reading.model_files import load_for_serving  # noqa: E402
 from app.reading.rejection import REJECTION_FILE, NotADigit  # noqa: E402
 from bench.predict import percentiles  # noqa: E402  (one way to time things across the benches)
-
-FOLDS = ((11, 15), (16, 20), (21, 25), (26, 30))
 
 
 def read(shipped: Shipped, detector: NotADigit, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,6 +79,8 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=20, help="drawings of each held-out shape")
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--latency", type=int, default=600, help="held-out drawings timed through /api/predict")
+    parser.add_argument("--cross-validation", type=Path, default=None,
+                        help="a folder written by `flask cross-validate`: report its per-fold accuracy too")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -89,10 +92,16 @@ def main() -> None:
     x, y = pendigits.as_arrays(held_out)
     writers = np.array([d.writer for d in held_out])
     answers, rejected = read(shipped, detector, x)
-    figures["pendigits_11_30"] = accuracy(answers, rejected, y)
-    for low, high in FOLDS:
-        fold = (writers >= low) & (writers <= high)
-        figures[f"pendigits_{low}_{high}"] = accuracy(answers[fold], rejected[fold], y[fold])
+    figures["pendigits_held_out"] = accuracy(answers, rejected, y)
+    for writer in sorted(pendigits.HELD_OUT_WRITERS):
+        alone = writers == writer
+        figures[f"pendigits_writer_{writer}"] = accuracy(answers[alone], rejected[alone], y[alone])
+    if args.cross_validation:
+        summary = json.loads((args.cross_validation / "summary.json").read_text())
+        figures["cross_validation"] = {
+            **{f"writers {fold['writers'][0]}–{fold['writers'][-1]}": fold["pendigits"]["pair_rule"]
+               for fold in summary["folds"]},
+            "mean": summary["mean"]["pair_rule"], "worst": summary["worst"]["pair_rule"]}
 
     data = mnist.load(args.mnist)
     answers, rejected = read(shipped, detector, data.x_test.astype(np.float32) / 255.0)

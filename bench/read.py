@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/read.py [--numbers 500] [--seed 14] [--writers held-out|train] [--json build/read.json]
 
-Each number is 2–6 digits of held-out writers (11–30, never trained on), drawn left to right on an
+Each number is 2–6 digits of held-out writers (25–30, never trained on), drawn left to right on an
 840×280 canvas (3:1) with `pendigits.compose_number`: each digit 45–65 % of the height tall, the
 baseline jittered by ±5 %, and gaps of 15–60 % of the digit height ("spaced") or −4 to +6 % ("tight":
 boxes overlap and the ink, a brush of pendigits.BRUSH_FRACTION of the canvas *height* as the page's
@@ -18,7 +18,7 @@ the height). Prints, per condition:
 - latency p50/p99 of reading a spaced 4-digit number, image alone and with strokes, against a
   single-digit predict (ink map, normalise, the four nets) of the same writers, same run and Ensemble.
 Seeded: the same arguments give the same numbers. `--writers train` composes the numbers from the
-training writers (1–10) instead: what the shape priors of app.reading.numbers are tuned on, never
+training writers (1–24) instead: what the shape priors of app.reading.numbers are tuned on, never
 what is reported.
 """
 
@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from app.offline import pendigits  # noqa: E402
 from app.reading.ensemble import Ensemble  # noqa: E402
 from app.reading.imaging import ink_map, normalise  # noqa: E402
-from app.reading.model_files import load_for_serving  # noqa: E402
+from app.reading.model_files import load_for_serving, load_strokes  # noqa: E402
 from app.reading.numbers import read_number  # noqa: E402
 from bench.predict import percentiles, timed  # noqa: E402  (one way to time things across the benches)
 
@@ -109,17 +109,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--timings", type=int, default=200, help="reads timed per latency figure")
     parser.add_argument("--writers", choices=("held-out", "train"), default="held-out",
-                        help="compose numbers from the held-out writers (11–30) or, to tune on, the training ones")
+                        help="compose numbers from the held-out writers (25–30) or, to tune on, the training ones")
+    parser.add_argument("--picture-nets-only", action="store_true",
+                        help="leave the strokes net out (digits made of whole strokes are read by it too otherwise)")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
 
     writers = pendigits.HELD_OUT_WRITERS if args.writers == "held-out" else pendigits.TRAIN_WRITERS
     digits = [d for d in pendigits.parse() if d.writer in writers]
     ensemble = Ensemble.from_shipped(*load_for_serving(ROOT / "models"))
+    ensemble.strokes = None if args.picture_nets_only else load_strokes(ROOT / "models")
     rng = np.random.default_rng(args.seed)
     report: dict[str, object] = {"numbers_per_condition": args.numbers, "seed": args.seed,
                                  "canvas": f"{WIDTH}×{HEIGHT}",
-                                 "writers": "held out (11–30)" if args.writers == "held-out" else "training (1–10)"}
+                                 "writers": "held out (25–30)" if args.writers == "held-out" else "training (1–24)"}
     for mode, gaps in GAPS.items():
         tallies = {"image": Tally(), "strokes": Tally(), "ceiling": Tally()}
         for _ in range(args.numbers):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.offline import mnist
+from app.offline import mnist, pendigits
 from app.offline.crossval import FOLDS, summarise
 from app.offline.training import TrainingSet
 
@@ -48,3 +48,17 @@ def test_the_summary_gives_each_rule_per_fold_with_its_mean_and_worst():
     assert summary["worst"]["cnn"] == accuracies[1]
     assert summary["mean"]["cnn"] == round(float(np.mean(expected)), 4)
     assert summary["folds"][0]["writers"] == [1, 2] and summary["folds"][0]["digits"] == 200
+
+
+def test_bending_warps_the_sheet_so_strokes_that_meet_still_meet(pen_digits):
+    four = next(d for d in pen_digits if d.label == 4 and len(d.strokes) == 2)
+    joint = four.strokes[1][0]
+    strokes = [four.strokes[0] + [joint], four.strokes[1]]  # the first stroke ends where the second starts
+    rng = np.random.default_rng(5)
+    bent = [pendigits.bend(strokes, rng) for _ in range(50)]
+    side = float(np.ptp(np.array([p for s in strokes for p in s]), axis=0).max())
+    moves = np.array([np.abs(np.array(b[1]) - np.array(strokes[1])).max() for b in bent]) / side
+    assert all(b[0][-1] == b[1][0] for b in bent)
+    assert 0.01 < np.median(moves) < 0.15 and moves.max() < 0.35
+    assert [len(s) for s in bent[0]] == [len(s) for s in strokes]
+    assert pendigits.bend(strokes, np.random.default_rng(5)) == bent[0]

@@ -24,7 +24,7 @@ def person_app(make_app):
 @pytest.fixture(scope="module")
 def ones(pen_digits) -> list[str]:
     """One held-out writer's drawn 1s."""
-    digits = [d for d in pendigits.held_out(pen_digits) if d.writer == 11 and d.label == 1][:8]
+    digits = [d for d in pendigits.held_out(pen_digits) if d.writer == 25 and d.label == 1][:8]
     return [pendigits.data_url(pendigits.render(pendigits.fit_to_canvas(d.strokes))) for d in digits]
 
 

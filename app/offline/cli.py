@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,13 +20,15 @@ import numpy as np
 from flask import Flask
 
 from app.config import settings
+from app.nets.strokes import STROKES_FILE
 from app.offline import mnist, pendigits
 from app.offline.evaluation import ensemble_accuracies
 from app.offline.export import FORMATS, export, load_extra
 from app.online.reference import CARD_FILE, REFERENCE_FILE, ReferenceDigits, sha256
 from app.reading.ensemble import Ensemble
-from app.reading.model_files import CNN_FILE, FNN_FILE, load_for_serving, load_shipped
+from app.reading.model_files import CNN_FILE, FNN_FILE, load_for_serving, load_shipped, load_strokes
 from app.reading.rejection import REJECTION_FILE
+from app.reading.trajectory import features as trajectory
 from app.runtime import learning_queue, reference_digits, sample_store
 from app.samples.backends import storage_from_settings
 from app.samples.index import SampleIndex
@@ -44,7 +47,9 @@ def _measure(ensemble: Ensemble, data: mnist.Mnist, pen_digits: list[pendigits.P
     held_out = pendigits.held_out(pen_digits)
     if held_out:
         x, y = pendigits.as_arrays(held_out)
-        figures["pendigits_held_out_writers"] = ensemble_accuracies(ensemble, x, y) | {"digits": len(y)}
+        paths = np.stack([trajectory(d.strokes) for d in held_out])
+        figures["pendigits_held_out_writers"] = ensemble_accuracies(ensemble, x, y, trajectories=paths) | {
+            "digits": len(y)}
     return figures
 
 
@@ -81,9 +86,10 @@ def register_commands(app: Flask) -> None:
                   help="a folder written by `export --format npz`: collected drawings to train on too")
     def train(data_dir: Path, out: Path, seed: int, fnn_epochs: int, cnn_epochs: int, pendigits_file: Path,
               extra_dir: Path | None) -> None:
-        """Train both nets on MNIST (downloaded into --data if absent) and pendigits writers 1–10; write the
-        learner's reference digits beside them."""
-        from app.offline.training import TrainingSet, train_cnn, train_fnn  # Keras: web processes register it only
+        """Train both nets on MNIST (downloaded into --data if absent) and pendigits' training writers (1–24);
+        write the learner's reference digits beside them."""
+        from app.offline.stroke_training import train_strokes  # Keras: web processes register the command only
+        from app.offline.training import TrainingSet, train_cnn, train_fnn
 
         data = mnist.load(data_dir)
         pen_digits = pendigits.parse(pendigits_file) if pendigits_file.exists() else []
@@ -97,8 +103,12 @@ def register_commands(app: Flask) -> None:
         fnn_seconds = time.monotonic() - started
         cnn, cnn_history = train_cnn(x_fit, y_fit, x_val, y_val, seed=seed, epochs=cnn_epochs)
         cnn_seconds = time.monotonic() - started - fnn_seconds
+        strokes = train_strokes(pen_train, seed) if pen_train else None
+        strokes_seconds = time.monotonic() - started - fnn_seconds - cnn_seconds
         fnn.save(out / FNN_FILE)
         cnn.save(out / CNN_FILE)
+        if strokes is not None:
+            strokes.save(out / STROKES_FILE)
         _plot_curves({"fnn": fnn_history, "cnn": cnn_history}, out / "training-curves.png")
         ReferenceDigits.write(data, out)
         card = {
@@ -106,7 +116,8 @@ def register_commands(app: Flask) -> None:
             "command": "flask " + shlex.join(sys.argv[1:]),
             "seed": seed,
             "epochs": {"fnn": fnn_epochs, "cnn": cnn_epochs},
-            "training_seconds": {"fnn": round(fnn_seconds), "cnn": round(cnn_seconds)},
+            "training_seconds": {"fnn": round(fnn_seconds), "cnn": round(cnn_seconds),
+                                 "strokes": round(strokes_seconds)},
             "data": {
                 "mnist_idx_sha256": data.checksums,
                 "mnist_train_images": len(training.y_mnist),
@@ -120,8 +131,9 @@ def register_commands(app: Flask) -> None:
                 "fnn": {"loss": fnn_history.loss, "val_accuracy": fnn_history.val_accuracy},
                 "cnn": {"loss": cnn_history.loss, "val_accuracy": cnn_history.val_accuracy},
             },
-            "accuracy": _measure(Ensemble.from_shipped(fnn, cnn), data, pen_digits),
-            "files": {name: sha256(out / name) for name in (FNN_FILE, CNN_FILE, REFERENCE_FILE)},
+            "accuracy": _measure(replace(Ensemble.from_shipped(fnn, cnn), strokes=strokes), data, pen_digits),
+            "files": {name: sha256(out / name) for name in (FNN_FILE, CNN_FILE, STROKES_FILE, REFERENCE_FILE)
+                      if (out / name).exists()},
         }
         if pendigits_file.exists():
             card["data"]["pendigits_sha256"] = sha256(pendigits_file)
@@ -136,14 +148,20 @@ def register_commands(app: Flask) -> None:
     @click.option("--cnn-epochs", default=20, show_default=True)
     @click.option("--pendigits", "pendigits_file", default=str(pendigits.DEFAULT_FILE),
                   type=click.Path(path_type=Path, exists=True))
+    @click.option("--models", "model_dir", default=None, type=click.Path(path_type=Path, exists=True,
+                                                                         file_okay=False),
+                  help="also record the figures in this folder's card.json (under cross_validation)")
     def cross_validate_command(data_dir: Path, out: Path, seed: int, fnn_epochs: int, cnn_epochs: int,
-                               pendigits_file: Path) -> None:
+                               pendigits_file: Path, model_dir: Path | None) -> None:
         """Writer-grouped cross-validation of `train`'s recipe: 5 folds of 6 pendigits writers, each read by nets
-        trained on MNIST and the other 24 writers; per-fold figures into --out/summary.json (resumable)."""
+        trained on MNIST and the other 24 writers; per-fold figures into --out/summary.json (resumable). The last
+        fold's nets are the shipped ones: they learn from the same drawings."""
         from app.offline.crossval import cross_validate  # Keras, as `train`
 
         summary = cross_validate(mnist.load(data_dir), pendigits.parse(pendigits_file), out, seed=seed,
                                  fnn_epochs=fnn_epochs, cnn_epochs=cnn_epochs, progress=click.echo)
+        if model_dir is not None:
+            _add_to_card(model_dir, {"cross_validation": {"command": "flask " + shlex.join(sys.argv[1:]), **summary}})
         click.echo(json.dumps({k: summary[k] for k in ("mean", "worst", "mnist_test_mean")}, indent=2))
 
     @app.cli.command("train-rejection")
@@ -166,13 +184,9 @@ def register_commands(app: Flask) -> None:
         detector, report = train(Shipped(*load_for_serving(model_dir)), mnist.load(data_dir),
                                  pendigits.parse(pendigits_file), seed, shapes, cost, progress=click.echo)
         detector.save(model_dir / REJECTION_FILE)
-        card_path = model_dir / CARD_FILE
-        card = json.loads(card_path.read_text()) if card_path.exists() else {}
         report = {"command": "flask " + shlex.join(sys.argv[1:]), **report,
                   "training_seconds": round(time.monotonic() - started)}
-        card["not_a_digit"] = report
-        card.setdefault("files", {})[REJECTION_FILE] = sha256(model_dir / REJECTION_FILE)
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        _add_to_card(model_dir, {"not_a_digit": report}, {REJECTION_FILE: sha256(model_dir / REJECTION_FILE)})
         click.echo(json.dumps(report, indent=2))
 
     @app.cli.command("reference")
@@ -181,11 +195,8 @@ def register_commands(app: Flask) -> None:
                   show_default=True)
     def reference_command(data_dir: Path, out: Path) -> None:
         """Write the learner's reference digits (MNIST, seed 0) into --out and record their SHA-256 in its card."""
-        card_path = out / CARD_FILE
-        card = json.loads(card_path.read_text()) if card_path.exists() else {}
         digest = ReferenceDigits.write(mnist.load(data_dir), out)
-        card.setdefault("files", {})[REFERENCE_FILE] = digest
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        _add_to_card(out, {}, {REFERENCE_FILE: digest})
         click.echo(f"{out / REFERENCE_FILE}: {(out / REFERENCE_FILE).stat().st_size:,} bytes, SHA-256 {digest}")
 
     @app.cli.command("export")
@@ -244,8 +255,19 @@ def register_commands(app: Flask) -> None:
         """Accuracy of the shipped weights on the MNIST test set and on pendigits drawn as on the canvas."""
         fnn, cnn = load_shipped(model_dir)
         pen_digits = pendigits.parse(pendigits_file) if pendigits_file.exists() else []
-        figures = _measure(Ensemble.from_shipped(fnn, cnn), mnist.load(data_dir), pen_digits)
+        ensemble = replace(Ensemble.from_shipped(fnn, cnn), strokes=load_strokes(model_dir))
+        figures = _measure(ensemble, mnist.load(data_dir), pen_digits)
         click.echo(json.dumps(figures, indent=2))
+
+
+def _add_to_card(model_dir: Path, sections: dict[str, object], files: dict[str, str] | None = None) -> None:
+    """Set `sections` of the folder's card.json and add `files`' checksums, keeping everything else it records
+    (the detector and the cross-validation are recorded by their own commands, after `train` wrote the card)."""
+    card_path = model_dir / CARD_FILE
+    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    card.update(sections)
+    card.setdefault("files", {}).update(files or {})
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
 
 
 def _lower_priority(nice: int) -> None:

@@ -19,6 +19,7 @@ from app.config import settings
 from app.online.personal import PersonalHead, person_hash
 from app.online.queue import wait_for_outcome
 from app.reading.imaging import as_png, decode_bytes, ink_map, normalise, open_image
+from app.reading.trajectory import features as trajectory
 from app.runtime import Runtime
 from app.samples.storage import StorageError
 from app.samples.store import LEARNED, NOT_LEARNED, PENDING
@@ -75,7 +76,9 @@ def learn_from(state: Runtime, correction: Correction) -> Learned:
     digit = normalise(ink_map(picture))
     person = correction.person
     personal = state.people.head(person) if person else None
-    read = state.ensemble.read(digit, personal, with_hidden=bool(person))  # a person's layer learns from them
+    path = trajectory(correction.strokes) if correction.strokes else None
+    # with the hidden units for a person: their own layer learns from them
+    read = state.ensemble.read(digit, personal, with_hidden=bool(person), trajectory=path)
     shown = read.body
     meta, receipt = state.samples.add(as_png(picture), {
         "label": correction.label,

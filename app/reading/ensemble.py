@@ -11,6 +11,7 @@ digit at all (app.reading.rejection) is not recognised either, whatever the nets
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ ONLINE = ("fnn_online", "cnn_online")  # copies of the shipped pair that correct
 MODEL_NAMES = SHIPPED + ONLINE
 UNSURE = 0.5
 PERSONAL_WEIGHT = 0.7  # of the person's layer in the blend; the online pair's mean has the rest
+STROKES_WEIGHT = 0.5  # of the strokes net in the geometric blend with the pair's mean (models/README.md)
 
 
 class PersonalReader(Protocol):
@@ -36,6 +38,10 @@ class Rejection(Protocol):
     """Says which drawings of a batch are no digit at all (app.reading.rejection.NotADigit)."""
 
     def rejects(self, x: np.ndarray, hidden: np.ndarray, probabilities: dict[str, np.ndarray]) -> np.ndarray: ...
+
+
+class StrokeReader(Protocol):
+    def predict_proba(self, x: np.ndarray) -> np.ndarray: ...
 
 
 class DigitModel(Protocol):
@@ -97,8 +103,28 @@ class Answers:
     answered_by: str
 
 
-def combine(fnn_online: np.ndarray, cnn_online: np.ndarray, mine: np.ndarray | None = None) -> Answers:
-    """The online pair's answers, or their blend with a trusted person's layer (`mine`), for a batch.
+def with_strokes(pictures: np.ndarray, strokes: np.ndarray) -> np.ndarray:
+    """The geometric blend of what the picture nets read (`pictures`) and what the strokes net read, per row.
+
+    A product, not a mean: each side can veto a digit the other half believes (a 4 whose picture looks like a
+    6 but whose pen never went round), and two half-sure readings that agree end up surer than either.
+
+    >>> six, four = np.full((1, 10), 0.02), np.full((1, 10), 0.02)
+    >>> six[0, [6, 4]], four[0, [4, 6]] = (0.7, 0.14), (0.8, 0.04)
+    >>> int(with_strokes(six, four).argmax()), bool(np.isclose(with_strokes(six, four).sum(), 1.0))
+    (4, True)
+    """
+    logs = (1 - STROKES_WEIGHT) * np.log(np.clip(pictures, 1e-6, 1.0)) + STROKES_WEIGHT * np.log(
+        np.clip(strokes, 1e-6, 1.0))
+    mixed = np.exp(logs - logs.max(axis=1, keepdims=True))
+    return mixed / mixed.sum(axis=1, keepdims=True)
+
+
+def combine(fnn_online: np.ndarray, cnn_online: np.ndarray, mine: np.ndarray | None = None,
+            strokes: np.ndarray | None = None) -> Answers:
+    """The online pair's answers, or their blend with a trusted person's layer (`mine`), for a batch; with the
+    strokes net's reading (`strokes`, when the pen's path was sent) the pair's mean is blended with it first and
+    the blend answers, unless it is below UNSURE (not recognised).
 
     >>> sure, unsure = np.eye(10)[[3]], np.full((1, 10), 0.1)
     >>> chosen = combine(sure, unsure)
@@ -107,10 +133,15 @@ def combine(fnn_online: np.ndarray, cnn_online: np.ndarray, mine: np.ndarray | N
     """
     online, confidence = decide(fnn_online, cnn_online)
     mean = (fnn_online + cnn_online) / 2
-    if mine is None:
+    if strokes is not None:
+        mean = with_strokes(mean, strokes)
+    if mine is not None:
+        mixed = PERSONAL_WEIGHT * mine + (1 - PERSONAL_WEIGHT) * mean
+        return Answers(mixed.argmax(axis=1), mixed.max(axis=1), online, mixed, "personal")
+    if strokes is None:
         return Answers(online, confidence, online, mean, "online")
-    mixed = PERSONAL_WEIGHT * mine + (1 - PERSONAL_WEIGHT) * mean
-    return Answers(mixed.argmax(axis=1), mixed.max(axis=1), online, mixed, "personal")
+    sure = mean.max(axis=1)
+    return Answers(np.where(sure >= UNSURE, mean.argmax(axis=1), -1), sure, online, mean, "online")
 
 
 @dataclass(frozen=True)
@@ -130,6 +161,7 @@ class Ensemble:
     models: dict[str, DigitModel]
     versions: dict[str, int]
     rejection: Rejection | None = None  # without it every drawing is some digit (or not recognised)
+    strokes: StrokeReader | None = None  # reads the pen's path when one is sent (app.nets.strokes)
 
     @classmethod
     def from_shipped(cls, fnn: DigitModel, cnn: DigitModel) -> Ensemble:
@@ -164,11 +196,14 @@ class Ensemble:
                 probs[name] = self.models[name].predict_proba(x)
         return probs, hidden
 
-    def predict(self, digit: np.ndarray, personal: PersonalReader | None = None) -> dict[str, Any]:
-        """The /api/predict body (without the preview) for one 28×28 image, read for `personal`'s person."""
-        return self.read(digit, personal).body
+    def predict(self, digit: np.ndarray, personal: PersonalReader | None = None,
+                trajectory: np.ndarray | None = None) -> dict[str, Any]:
+        """The /api/predict body (without the preview) for one 28×28 image (and the pen's `trajectory`, a vector
+        of app.reading.trajectory, when the strokes were sent), read for `personal`'s person."""
+        return self.read(digit, personal, trajectory=trajectory).body
 
-    def read(self, digit: np.ndarray, personal: PersonalReader | None = None, *, with_hidden: bool = False) -> Read:
+    def read(self, digit: np.ndarray, personal: PersonalReader | None = None, *, with_hidden: bool = False,
+             trajectory: np.ndarray | None = None) -> Read:
         """`predict`'s body, the online pair's own answer, and (`with_hidden`, or whenever the person's layer or the
         detector needed them) the shipped CNN's hidden units, which a correction teaches the person's layer with."""
         batch = digit[np.newaxis]
@@ -179,7 +214,12 @@ class Ensemble:
         if personal is not None:
             mine = personal.predict_proba(hidden)
             readings["personal"] = {"top3": top3(mine[0])}
-        chosen = combine(probs["fnn_online"], probs["cnn_online"], mine if personal and personal.trusted else None)
+        path = None
+        if self.strokes is not None and trajectory is not None:
+            path = self.strokes.predict_proba(trajectory[np.newaxis])
+            readings["strokes"] = {"top3": top3(path[0])}
+        chosen = combine(probs["fnn_online"], probs["cnn_online"], mine if personal and personal.trusted else None,
+                         path)
         answer = int(chosen.answer[0])
         reason = None if answer >= 0 else "not_sure"
         if self.rejection is not None and self.rejection.rejects(batch, hidden, probs)[0]:
@@ -195,13 +235,25 @@ class Ensemble:
             "model_version": dict(self.versions),
         }, int(chosen.online[0]), None if hidden is None else hidden[0])
 
-    def answers(self, x: np.ndarray, personal: PersonalReader | None = None) -> Answers:
+    def answers(self, x: np.ndarray, personal: PersonalReader | None = None,
+                trajectories: Sequence[np.ndarray | None] = ()) -> Answers:
         """The answers for a batch from the nets that decide them only (the online pair, and the person's layer
-        while trusted): reading a number scores many candidate digits, so it skips the shipped pair's passes."""
+        while trusted): reading a number scores many candidate digits, so it skips the shipped pair's passes.
+        Rows with a trajectory (`trajectories`, one per row or none at all) are read with their strokes too."""
         trusted = personal is not None and personal.trusted
         probs, hidden = self._forward(x, ONLINE, with_hidden=trusted)
         mine = personal.predict_proba(hidden) if personal is not None and trusted else None
-        return combine(probs["fnn_online"], probs["cnn_online"], mine)
+        plain = combine(probs["fnn_online"], probs["cnn_online"], mine)
+        known = np.array([t is not None for t in trajectories], dtype=bool)
+        if self.strokes is None or not known.any():
+            return plain
+        paths = np.full((len(x), 10), 0.1, np.float32)
+        paths[known] = self.strokes.predict_proba(np.stack([t for t in trajectories if t is not None]))
+        blended = combine(probs["fnn_online"], probs["cnn_online"], mine, paths)
+        return Answers(np.where(known, blended.answer, plain.answer), np.where(known, blended.confidence,
+                                                                                plain.confidence),
+                       plain.online, np.where(known[:, np.newaxis], blended.distribution, plain.distribution),
+                       plain.answered_by)
 
     def hidden(self, x: np.ndarray) -> np.ndarray:
         """The shipped CNN's hidden units: what a person's own last layer reads."""

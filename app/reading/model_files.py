@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from app.nets.cnn_forward import CNNForward
 from app.nets.fnn import FNN
+from app.nets.strokes import STROKES_FILE, StrokeNet
 from app.reading.rejection import REJECTION_FILE, NotADigit
 
 if TYPE_CHECKING:
@@ -30,6 +31,12 @@ def load_shipped(model_dir: Path) -> tuple[FNN, CNN]:
     from app.nets.cnn import CNN  # TensorFlow is imported here only, by the processes that learn
 
     return FNN.load(model_dir / FNN_FILE), CNN.load(model_dir / CNN_FILE)
+
+
+def load_strokes(model_dir: Path) -> StrokeNet | None:
+    """The strokes net, or none where its file is absent (drawings are then read from their picture alone)."""
+    path = model_dir / STROKES_FILE
+    return StrokeNet.load(path) if path.exists() else None
 
 
 def load_rejection(model_dir: Path) -> NotADigit | None:

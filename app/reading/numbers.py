@@ -37,6 +37,7 @@ from scipy import ndimage
 
 from app.reading.ensemble import Answers, Ensemble, PersonalReader, top3
 from app.reading.imaging import INK_THRESHOLD, DrawingError, ink_map, normalise
+from app.reading.trajectory import features as trajectory
 
 MAX_PARTS = 6  # parts one digit may be made of (strokes of a fussy 4, slices of a cut blob)
 FRINGE = 2  # pixels of anti-aliased edge around the ink (pendigits.render: 4× supersampled)
@@ -59,7 +60,7 @@ class Prior:
     (parts of one digit overlap, digits side by side do not) or much shorter than the line (`short` × the ink
     height) pays `weight` per unit over; each digit earns `bonus`, which tips parts that two digits read as
     well as one towards two, unless the digit starts where a part was cut (`Candidates.scores`). Tuned on
-    numbers composed from the training writers (1–10) only (bench/read.py --writers train)."""
+    numbers composed from pendigits writers 1–10 only, all of them training writers (bench/read.py --writers train)."""
 
     bonus: float
     weight: float
@@ -262,8 +263,10 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
     mask = ink > INK_THRESHOLD
     parts = stroke_parts(mask, strokes, image.size, (x, y)) if strokes else None
     prior = STROKES_PRIOR
+    in_pixels: list[list[tuple[float, float]]] = []
     if parts is not None and parts.any():
         parts, order, source = split_wide(parts, len(strokes), line, STROKE_CUT_WIDTH)
+        in_pixels = [[(p[0] * image.width, p[1] * image.height) for p in stroke] for stroke in strokes]
     else:
         prior = IMAGE_PRIOR
         components, count = ndimage.label(mask, structure=np.ones((3, 3)))
@@ -274,7 +277,7 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
     found = ndimage.find_objects(parts)
     order = [label for label in order if found[label - 1] is not None]  # a stroke that got no ink
     cuts = cuts_before(order, source)
-    spans, boxes, gaps, inks, crops = [], [], [], [], []
+    spans, boxes, gaps, inks, crops, paths = [], [], [], [], [], []
     top = int(parts.max())
     for start in range(len(order)):
         for stop in range(start + 1, min(len(order), start + MAX_PARTS) + 1):
@@ -290,9 +293,27 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
             spans.append((start, stop))
             boxes.append((int(x0 + x), int(y0 + y), int(x1 + x), int(y1 + y)))
             gaps.append(widest_gap(member.any(axis=0)))
+            paths.append(whole_strokes(in_pixels, labels, order, source))
     batch = np.stack(crops)
-    return Candidates(spans, boxes, gaps, inks, batch, ensemble.answers(batch, personal), line, len(order), cuts,
-                      prior)
+    return Candidates(spans, boxes, gaps, inks, batch, ensemble.answers(batch, personal, paths), line, len(order),
+                      cuts, prior)
+
+
+def whole_strokes(strokes: Sequence[Sequence[Point]], labels: Sequence[int], order: Sequence[int],
+                  source: Sequence[int]) -> np.ndarray | None:
+    """The trajectory of a candidate made of whole strokes (`labels` are parts of `order`, `source[label − 1]` the
+    stroke each was cut from), for the strokes net; none for one holding a slice of a stroke, or without strokes.
+
+    >>> strokes = [[(0, 0), (0, 9)], [(5, 0), (9, 0), (5, 9)]]
+    >>> whole_strokes(strokes, [1], [1, 2], [1, 2]).shape, whole_strokes(strokes, [2], [1, 2, 3], [1, 2, 2])
+    ((160,), None)
+    """
+    if not strokes:
+        return None
+    mine = {source[label - 1] for label in labels}
+    if any(source[label - 1] in mine and label not in labels for label in order):
+        return None
+    return trajectory([strokes[k - 1] for k in sorted(mine)])
 
 
 def candidate_box(boxes: list[tuple[slice, slice]], labels: Sequence[int]) -> tuple[int, int, int, int]:

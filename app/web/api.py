@@ -18,6 +18,7 @@ from app.online.personal import PersonalHead
 from app.online.versions import BASELINE, public_record
 from app.reading.imaging import preprocess, to_data_url
 from app.reading.numbers import Number
+from app.reading.trajectory import features as trajectory
 from app.runtime import Runtime, runtime
 from app.web import schemas
 from app.web.contract import Document, admin_first, contract, document, validated
@@ -28,9 +29,9 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 # Error codes by status, for the operations that take a drawing (app.web.insight's /api/internals too).
 IMAGE_400 = ("bad_json", "missing_image", "bad_image", "bad_base64", "bad_data_url", "bad_person")
-CORRECT_400 = (*IMAGE_400, "bad_label", "bad_predicted", "bad_strokes", "bad_consent", "bad_source")
-READ_400 = (*IMAGE_400, "bad_strokes")
-READ_CORRECT_400 = (*READ_400, "bad_number", "bad_consent")
+STROKES_400 = (*IMAGE_400, "bad_strokes")
+CORRECT_400 = (*STROKES_400, "bad_label", "bad_predicted", "bad_consent", "bad_source")
+READ_CORRECT_400 = (*STROKES_400, "bad_number", "bad_consent")
 MODELS_MISSING = (error_model("ModelsMissing", "models_missing"),
                   "The models are not trained yet (the operator must run training).")
 STORAGE_DOWN = (error_model("StorageDown", "storage_unavailable", "models_missing"),
@@ -54,9 +55,11 @@ def image_errors(name: str, codes_400: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def answer(state: Runtime, digit: np.ndarray, personal: PersonalHead | None) -> dict[str, Any]:
-    """What the nets read in `digit` now (with the versions this process follows), with the 28×28 they saw."""
-    result = state.ensemble.predict(digit, personal)
+def answer(state: Runtime, digit: np.ndarray, personal: PersonalHead | None,
+           strokes: schemas.StrokesSent) -> dict[str, Any]:
+    """What the nets read in `digit` (and the strokes net in `strokes`, when sent) now, with the versions this
+    process follows, and the 28×28 they saw."""
+    result = state.ensemble.predict(digit, personal, trajectory(strokes) if strokes else None)
     result["preview"] = to_data_url(digit)
     return result
 
@@ -64,17 +67,18 @@ def answer(state: Runtime, digit: np.ndarray, personal: PersonalHead | None) -> 
 @bp.post("/predict")
 @contract.validate(json=schemas.PredictRequest, form=schemas.PredictForm,
                    resp=Response(HTTP_200=(schemas.Prediction, "What the nets read."),
-                                 **image_errors("Predict", IMAGE_400)))
+                                 **image_errors("Predict", STROKES_400)))
 def predict() -> ResponseReturnValue:
     """Read a drawn digit
 
-    All four nets read the drawing; the online pair decides the answer. The original front end's form
-    post (`imageBase64`) is read as well as JSON.
+    All four nets read the drawing; the online pair decides the answer, blended with the strokes net's reading
+    when the pen's path (`strokes`) is sent. The original front end's form post (`imageBase64`) is read as
+    well as JSON.
     """
     fields = validated(schemas.PredictRequest, schemas.PredictForm)
     state = runtime()
     personal = state.people.head(fields.person) if fields.person else None
-    return jsonify(answer(state, preprocess(fields.drawing), personal))
+    return jsonify(answer(state, preprocess(fields.drawing), personal, fields.strokes))
 
 
 def _client_hash() -> str:
@@ -101,7 +105,7 @@ def correct() -> ResponseReturnValue:
         image=body.image, label=body.label, predicted=body.predicted, strokes=body.strokes, person=body.person,
         consent=body.consent, given=body.source, client=_client_hash()))
     return jsonify(**stored_sample(learned), model_version=dict(state.ensemble.versions),
-                   after=answer(state, learned.digit, learned.personal))
+                   after=answer(state, learned.digit, learned.personal, body.strokes))
 
 
 def stored_sample(learned: Learned) -> dict[str, Any]:
@@ -124,7 +128,7 @@ def reading(number: Number) -> dict[str, Any]:
 @bp.post("/read")
 @contract.validate(json=schemas.ReadRequest,
                    resp=Response(HTTP_200=(schemas.Reading, "The digits read, left to right."),
-                                 **image_errors("Read", READ_400)))
+                                 **image_errors("Read", STROKES_400)))
 def read() -> ResponseReturnValue:
     """Read a number: several digits in one drawing
 

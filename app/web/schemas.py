@@ -153,6 +153,7 @@ PixelStrokes = _strokes(
     f"edges allowed), rounded to {PIXEL_DECIMALS} decimals. They tell the digits apart better than the "
     "picture alone: a digit's strokes are drawn one after another.",
     [[[70.5, 60.0, 0], [150.2, 60.0, 120], [100.0, 220.8, 260]], [[300.0, 60.0, 900], [300.0, 220.0, 1100]]])
+StrokesSent = list[list[tuple[float, ...]]] | None  # `Strokes` once validated
 STROKES_MESSAGE = (f"`strokes` must be {BOUNDS}, x and y fractions of the canvas side from {-MARGIN} to {1 + MARGIN}.")
 PIXEL_STROKES_MESSAGE = f"`strokes` must be {BOUNDS}, x and y pixels of the image."
 
@@ -176,10 +177,14 @@ class ImageRequest(RequestModel):
 
 
 class PredictRequest(ImageRequest):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"image": SEVEN_DATA_URL},
-                                                              {"image": SEVEN_PNG_BASE64}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"image": SEVEN_DATA_URL}, {"image": SEVEN_PNG_BASE64},
+        {"image": SEVEN_DATA_URL, "strokes": [[[0.21, 0.2, 0], [0.75, 0.2, 120], [0.43, 0.82, 260]]]}]})
+    messages: ClassVar[dict[str, str]] = {**IMAGE_MESSAGES, "strokes": STROKES_MESSAGE}
 
     person: Person = None
+    strokes: Strokes = Field(None, description="The pen's path, as /api/correct takes it: the strokes net reads it "
+                                               "too, and the answer blends its reading with the picture nets'.")
 
 
 class ImageForm(RequestModel):
@@ -205,6 +210,7 @@ class ImageForm(RequestModel):
 
 class PredictForm(ImageForm):
     person: Person = None
+    strokes: ClassVar[None] = None  # a form post carries the picture only
 
 
 class CorrectRequest(RequestModel):
@@ -398,13 +404,15 @@ class ModelReading(Closed):
 
 
 class Readings(Closed):
-    """Each net's reading; `personal` only for a `person` the app has learned from."""
+    """Each net's reading; `personal` only for a `person` the app has learned from, `strokes` only when the pen's
+    path was sent."""
 
     fnn: ModelReading
     cnn: ModelReading
     fnn_online: ModelReading
     cnn_online: ModelReading
     personal: ModelReading | None = None
+    strokes: ModelReading | None = None
 
 
 class Prediction(Closed):

@@ -39,11 +39,12 @@ function postJson(url, body) {
 }
 
 /**
- * POST the drawing (a PNG data URL) to `url`; resolves to the prediction. Like correct(), it sends
- * whose drawing it is (person.js), so someone the app has learned from is read with their own layer.
+ * POST the drawing (a PNG data URL, and its strokes as toApiStrokes gives them, or undefined) to `url`;
+ * resolves to the prediction. Like correct(), it sends whose drawing it is (person.js), so someone the app has
+ * learned from is read with their own layer; the strokes let the strokes net read the pen's path too.
  */
-export function predict(url, image) {
-  return postJson(url, { image, person: personId() });
+export function predict(url, image, strokes) {
+  return postJson(url, { image, strokes, person: personId() });
 }
 
 /**

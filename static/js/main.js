@@ -32,18 +32,18 @@ const teach = new TeachPanel(byTestId('teach'), {
 async function catchUp({ since, sent, wanted }) {
   const versions = await newerVersions(healthUrl, since, { wanted });
   if (!versions) return null;
-  const after = await predict(predictUrl, sent.image);
+  const after = await predict(predictUrl, sent.image, toApiStrokes(sent.strokes));
   if (!wanted()) return null;
   results.showRevision(after);
   return after.model_version;
 }
 
 const predictions = latestOnly(
-  (image) => predict(predictUrl, image),
+  ({ image, strokes }) => predict(predictUrl, image, strokes),
   ({ seq, payload, context }, outcome) => {
     if (outcome.ok) {
       results.showPrediction(outcome.value);
-      teach.offer(outcome.value, { image: payload, strokes: context.strokes });
+      teach.offer(outcome.value, { image: payload.image, strokes: context.strokes });
     } else {
       results.showError(outcome.error.message);
     }
@@ -61,7 +61,7 @@ function requestPrediction(startedAt) {
   }
   results.showPending();
   const strokes = drawing.strokes;
-  predictions.submit(toPngDataUrl(strokes), { startedAt, strokes });
+  predictions.submit({ image: toPngDataUrl(strokes), strokes: toApiStrokes(strokes) }, { startedAt, strokes });
 }
 
 setUpPad(document, {

@@ -33,16 +33,18 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.offline import mnist, nondigits, pendigits  # noqa: E402
 from app.offline.rejection_training import Shipped  # noqa: E402
+from app.reading.ensemble import combine  # noqa: E402
 from app.reading.imaging import ink_map, normalise  # noqa: E402
-from app.reading.model_files import load_for_serving  # noqa: E402
+from app.reading.model_files import load_for_serving, load_strokes  # noqa: E402
 from app.reading.rejection import REJECTION_FILE, NotADigit  # noqa: E402
+from app.reading.trajectory import features as trajectory  # noqa: E402
 from bench.predict import percentiles  # noqa: E402  (one way to time things across the benches)
 
 
-def read(shipped: Shipped, detector: NotADigit, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The ensemble's answers and which drawings the detector rejects."""
+def read(shipped: Shipped, detector: NotADigit, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The ensemble's answers, which drawings the detector rejects, and the pair's probabilities."""
     hidden, probabilities, answers = shipped.read(x)
-    return answers, detector.rejects(x, hidden, probabilities)
+    return answers, detector.rejects(x, hidden, probabilities), probabilities
 
 
 def accuracy(answers: np.ndarray, rejected: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -91,24 +93,29 @@ def main() -> None:
     held_out = pendigits.held_out(pendigits.parse())
     x, y = pendigits.as_arrays(held_out)
     writers = np.array([d.writer for d in held_out])
-    answers, rejected = read(shipped, detector, x)
+    answers, rejected, probabilities = read(shipped, detector, x)
     figures["pendigits_held_out"] = accuracy(answers, rejected, y)
+    strokes_net = load_strokes(args.models)
+    if strokes_net is not None:  # as the page sends them: the picture and the pen's path
+        paths = strokes_net.predict_proba(np.stack([trajectory(d.strokes) for d in held_out]))
+        with_strokes = combine(probabilities["fnn"], probabilities["cnn"], strokes=paths).answer
+        figures["pendigits_held_out_with_strokes"] = accuracy(with_strokes, rejected, y)
     for writer in sorted(pendigits.HELD_OUT_WRITERS):
         alone = writers == writer
         figures[f"pendigits_writer_{writer}"] = accuracy(answers[alone], rejected[alone], y[alone])
     if args.cross_validation:
         summary = json.loads((args.cross_validation / "summary.json").read_text())
         figures["cross_validation"] = {
-            **{f"writers {fold['writers'][0]}–{fold['writers'][-1]}": fold["pendigits"]["pair_rule"]
-               for fold in summary["folds"]},
-            "mean": summary["mean"]["pair_rule"], "worst": summary["worst"]["pair_rule"]}
+            rule: {**{f"writers {fold['writers'][0]}–{fold['writers'][-1]}": fold["pendigits"][rule]
+                      for fold in summary["folds"]}, "mean": summary["mean"][rule], "worst": summary["worst"][rule]}
+            for rule in ("pair_rule", "with_strokes") if rule in summary["mean"]}
 
     data = mnist.load(args.mnist)
-    answers, rejected = read(shipped, detector, data.x_test.astype(np.float32) / 255.0)
+    answers, rejected, _ = read(shipped, detector, data.x_test.astype(np.float32) / 255.0)
     figures["mnist_test"] = accuracy(answers, rejected, data.y_test)
 
     symbols, images = zip(*nondigits.held_out_canvases(args.copies, args.seed), strict=True)
-    answers, rejected = read(shipped, detector, np.stack([normalise(ink_map(image)) for image in images]))
+    answers, rejected, _ = read(shipped, detector, np.stack([normalise(ink_map(image)) for image in images]))
     per_symbol: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for symbol, no in zip(symbols, rejected, strict=True):
         per_symbol[symbol][0] += int(no)

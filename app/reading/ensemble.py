@@ -5,8 +5,10 @@ copies and learn from corrections. The answer comes from the online pair with th
 rule: if their top-1s agree that is the answer; if both are unsure (top-1 < 0.5) nothing is
 recognised; otherwise the more confident one wins. For a person with their own last layer
 (`app.online.personal`) that layer reads too, and while it is trusted the answer is its blend with the
-online pair, weighted towards the person (`PERSONAL_WEIGHT`). A drawing the `rejection` detector says is no
-digit at all (app.reading.rejection) is not recognised either, whatever the nets read: `reason` says which.
+online pair, weighted towards the person (`PERSONAL_WEIGHT`). When the page sends the pen's path, the strokes net
+(app.nets.strokes) reads it too, and the online pair and it answer together (`with_strokes`): on writers the nets
+never saw that is right more often than either alone. A drawing the `rejection` detector says is no digit at all
+(app.reading.rejection) is not recognised either, whatever the nets read: `reason` says which.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ ONLINE = ("fnn_online", "cnn_online")  # copies of the shipped pair that correct
 MODEL_NAMES = SHIPPED + ONLINE
 UNSURE = 0.5
 PERSONAL_WEIGHT = 0.7  # of the person's layer in the blend; the online pair's mean has the rest
-STROKES_WEIGHT = 0.5  # of the strokes net in the geometric blend with the pair's mean (models/README.md)
+FLOOR = 1e-6  # probabilities are clipped here before they are multiplied, so no net's zero is final
 
 
 class PersonalReader(Protocol):
@@ -103,28 +105,29 @@ class Answers:
     answered_by: str
 
 
-def with_strokes(pictures: np.ndarray, strokes: np.ndarray) -> np.ndarray:
-    """The geometric blend of what the picture nets read (`pictures`) and what the strokes net read, per row.
+def with_strokes(fnn: np.ndarray, cnn: np.ndarray, strokes: np.ndarray) -> np.ndarray:
+    """The three nets' probabilities multiplied and renormalised, per row: what the answer is read from when the
+    pen's path was sent.
 
-    A product, not a mean: each side can veto a digit the other half believes (a 4 whose picture looks like a
-    6 but whose pen never went round), and two half-sure readings that agree end up surer than either.
+    A product, not a mean: each net can veto a digit the others believe (a 4 whose picture looks like a 6 but
+    whose pen never went round), and readings that agree end up surer than any of them. Chosen by the
+    writer-grouped cross-validation (models/README.md) over a mean and weighted products.
 
     >>> six, four = np.full((1, 10), 0.02), np.full((1, 10), 0.02)
     >>> six[0, [6, 4]], four[0, [4, 6]] = (0.7, 0.14), (0.8, 0.04)
-    >>> int(with_strokes(six, four).argmax()), bool(np.isclose(with_strokes(six, four).sum(), 1.0))
-    (4, True)
+    >>> int(with_strokes(six, six, four).argmax()), int(with_strokes(six, four, four).argmax())
+    (6, 4)
     """
-    logs = (1 - STROKES_WEIGHT) * np.log(np.clip(pictures, 1e-6, 1.0)) + STROKES_WEIGHT * np.log(
-        np.clip(strokes, 1e-6, 1.0))
-    mixed = np.exp(logs - logs.max(axis=1, keepdims=True))
-    return mixed / mixed.sum(axis=1, keepdims=True)
+    logs = sum(np.log(np.clip(p, FLOOR, 1.0)) for p in (fnn, cnn, strokes))
+    product = np.exp(logs - logs.max(axis=1, keepdims=True))
+    return product / product.sum(axis=1, keepdims=True)
 
 
 def combine(fnn_online: np.ndarray, cnn_online: np.ndarray, mine: np.ndarray | None = None,
             strokes: np.ndarray | None = None) -> Answers:
     """The online pair's answers, or their blend with a trusted person's layer (`mine`), for a batch; with the
-    strokes net's reading (`strokes`, when the pen's path was sent) the pair's mean is blended with it first and
-    the blend answers, unless it is below UNSURE (not recognised).
+    strokes net's reading (`strokes`, when the pen's path was sent) the three nets' product (`with_strokes`)
+    takes the place of the pair's mean, and answers unless it is below UNSURE (not recognised).
 
     >>> sure, unsure = np.eye(10)[[3]], np.full((1, 10), 0.1)
     >>> chosen = combine(sure, unsure)
@@ -132,16 +135,14 @@ def combine(fnn_online: np.ndarray, cnn_online: np.ndarray, mine: np.ndarray | N
     (3, 1.0, 'online')
     """
     online, confidence = decide(fnn_online, cnn_online)
-    mean = (fnn_online + cnn_online) / 2
-    if strokes is not None:
-        mean = with_strokes(mean, strokes)
+    pooled = (fnn_online + cnn_online) / 2 if strokes is None else with_strokes(fnn_online, cnn_online, strokes)
     if mine is not None:
-        mixed = PERSONAL_WEIGHT * mine + (1 - PERSONAL_WEIGHT) * mean
+        mixed = PERSONAL_WEIGHT * mine + (1 - PERSONAL_WEIGHT) * pooled
         return Answers(mixed.argmax(axis=1), mixed.max(axis=1), online, mixed, "personal")
     if strokes is None:
-        return Answers(online, confidence, online, mean, "online")
-    sure = mean.max(axis=1)
-    return Answers(np.where(sure >= UNSURE, mean.argmax(axis=1), -1), sure, online, mean, "online")
+        return Answers(online, confidence, online, pooled, "online")
+    sure = pooled.max(axis=1)
+    return Answers(np.where(sure >= UNSURE, pooled.argmax(axis=1), -1), sure, online, pooled, "online")
 
 
 @dataclass(frozen=True)

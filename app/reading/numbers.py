@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from app.reading.ensemble import Answers, Ensemble, PersonalReader, top3
+from app.reading.ensemble import FLOOR, Answers, Ensemble, PersonalReader, top3
 from app.reading.imaging import INK_THRESHOLD, DrawingError, ink_map, normalise
 from app.reading.trajectory import features as trajectory
 
@@ -46,7 +46,6 @@ CUT_WIDTH = 0.75  # a component wider than this (× line height) is cut at its i
 STROKE_CUT_WIDTH = 1.2  # a single stroke wider than this is taken to be two digits drawn without lifting
 CUT_END = 0.05  # no cut closer than this (× line height) to a part's end: a 1 may be one brush wide
 CUT_APART = 0.15  # nor closer than this to another cut
-FLOOR = 1e-6  # probabilities are clipped here before the log, so one hopeless candidate is finite
 STROKE_MARGIN = 0.1  # how far past the drawing's edges strokes may go (× its size): the pen is still captured there
 CUT_MARGIN = 0.15  # empty border around a digit cut out of a number (× its longer side), as a drawn digit has
 

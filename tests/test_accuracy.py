@@ -1,4 +1,6 @@
-"""The committed weights, measured: MNIST test set, and held-out pendigits writers drawn on a canvas."""
+"""The committed weights, measured: MNIST test set, and held-out pendigits writers drawn on a canvas, read from the
+picture and with the strokes (the writer-grouped cross-validation behind them is `flask cross-validate`, 45 minutes:
+its figures are in models/README.md)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from app.runtime import ensemble
 
 pytestmark = pytest.mark.slow  # measurement runs of minutes: `-m 'not slow'` skips them locally
 
-PICTURE_FLOOR = 0.97
-STROKES_FLOOR = 0.97
+# floors a little below what the committed weights measure, so that a worse retraining fails
+PICTURE_FLOOR = 0.985  # measured 0.9913 (writers 25–30, the cross-validation's last fold)
+STROKES_FLOOR = 0.993  # measured 0.9980
 
 
 def test_mnist_test_set_accuracy(app, mnist_dir):
@@ -20,9 +23,9 @@ def test_mnist_test_set_accuracy(app, mnist_dir):
     with app.app_context():
         figures = ensemble_accuracies(ensemble(), data.x_test.astype(np.float32) / 255.0, data.y_test)
     print("MNIST test accuracy:", figures)
-    assert figures["cnn"] >= 0.993
-    assert figures["fnn"] >= 0.980
-    assert figures["ensemble"] >= 0.993
+    assert figures["cnn"] >= 0.994  # measured 0.9951
+    assert figures["fnn"] >= 0.984  # 0.9863
+    assert figures["ensemble"] >= 0.994  # 0.9950
 
 
 @pytest.fixture(scope="module")

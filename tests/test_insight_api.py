@@ -209,7 +209,7 @@ def test_one_sample_with_its_drawing_preview_and_strokes(browse, client):
     body = client.get(f"/api/samples/{sample['id']}").get_json()
     assert body["id"] == sample["id"] and body["label"] == sample["label"] and body["predicted"] == sample["predicted"]
     assert body["misread"] is True and body["strokes"] == sample["strokes"] and "client" not in body
-    assert set(body["models"]) == {"fnn", "cnn", "fnn_online", "cnn_online"}
+    assert set(body["models"]) == {"fnn", "cnn", "fnn_online", "cnn_online", "strokes"}  # the strokes net read them
     assert base64.b64decode(body["image"].split(",", 1)[1]) == base64.b64decode(sample["image"].split(",", 1)[1])
     preview = Image.open(io.BytesIO(base64.b64decode(body["preview"].split(",", 1)[1])))
     assert preview.size == (28, 28) and np.asarray(preview).max() > 200

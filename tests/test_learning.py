@@ -36,17 +36,19 @@ def drawings(pen_digits) -> list[tuple[int, str]]:
 
 
 @pytest.fixture(scope="module")
-def misread(drawings, make_app) -> list[tuple[int, str, int]]:
-    """Five held-out drawings the shipped ensemble gets wrong: (true label, data URL, shown answer)."""
+def misread(pen_digits, make_app) -> list[tuple[int, str, list, int]]:
+    """Five held-out drawings the shipped nets misread from the picture: (true label, data URL, the strokes as the
+    page sends them, shown answer). With their strokes too they read nearly all of them right (99.8 %)."""
     client = make_app(**LEARNING).test_client()
     found = []
-    for label, url in drawings:
+    for digit, image in pendigits.canvas_drawings(pendigits.held_out(pen_digits)):
+        url = pendigits.data_url(image)
         answer = client.post("/api/predict", json={"image": url}).get_json()["answer"]
-        if answer != label:
-            found.append((label, url, answer))
+        if answer != digit.label:
+            found.append((digit.label, url, pendigits.page_strokes(digit.strokes), answer))
         if len(found) == 5:
             break
-    assert len(found) == 5, f"the shipped nets misread fewer than 5 of {len(drawings)} drawings"
+    assert len(found) == 5, "the shipped nets misread fewer than 5 held-out drawings"
     return found
 
 
@@ -56,29 +58,29 @@ def _samples(tmp_path: Path) -> list[dict]:
 
 def test_corrections_are_stored_then_learned_and_fix_the_drawing(learning_app, tmp_path, misread):
     client = learning_app.test_client()
-    strokes = [[[0.1, 0.2, 0], [0.3, 0.4, 16]]]
     replies = []
-    for label, url, shown in misread:
+    for label, url, strokes, shown in misread:
         reply = client.post("/api/correct", json={"image": url, "label": label, "predicted": shown,
                                                   "strokes": strokes, "consent": True})
         assert reply.status_code == 200, reply.get_data(as_text=True)
         replies.append(reply.get_json())
     assert all(body["stored"] for body in replies)
-    fixed = [body for body, (label, _, _) in zip(replies, misread, strict=True)
-             if body["learned"] and body["after"]["answer"] == label]
+    fixed = [body for body, (label, *_) in zip(replies, misread, strict=True)  # by the online pair's learning,
+             if body["learned"] and body["after"]["answer"] == label  # not only by the strokes net's reading
+             and label in (body["after"]["models"][name]["top3"][0][0] for name in ONLINE)]
     assert len(fixed) >= 4, [body["reason"] for body in replies]
     versions = [body["model_version"]["cnn_online"] for body in replies if body["learned"]]
     assert versions == list(range(1, len(versions) + 1))
 
     metas = {meta["id"]: meta for meta in _samples(tmp_path)}
     assert len(metas) == 5
-    for body, (label, url, shown) in zip(replies, misread, strict=True):
+    for body, (label, url, strokes, shown) in zip(replies, misread, strict=True):
         meta = metas[body["sample_id"]]
         assert meta["label"] == label and meta["predicted"] == shown and meta["source"] == "correction"
         assert meta["status"] == ("learned" if body["learned"] else "quarantined")
         assert meta["strokes"] == strokes and meta["consent"] is True
         assert meta["canvas"] == {"width": 280, "height": 280} and meta["answer"] in (None, *range(10))
-        assert set(meta["models"]) == {"fnn", "cnn", "fnn_online", "cnn_online"}
+        assert set(meta["models"]) == {"fnn", "cnn", "fnn_online", "cnn_online", "strokes"}
         assert len(meta["client"]) == 16 and "127.0.0.1" not in json.dumps(meta)
         assert SampleStore(LocalStorage(tmp_path / "var")).png(meta) == base64.b64decode(url.split(",", 1)[1])
 

@@ -18,7 +18,9 @@ ALICE, BOB = "alice-0123456789abcdef", "bob-0123456789abcdef"
 
 @pytest.fixture(scope="module")
 def person_app(make_app):
-    return make_app(LEARNING=True)
+    """Shared learning off: a person's layer learns all the same, and what it learns must reach no one else. (With
+    it on, the shared pair learns from everyone's corrections, Alice's too: models/README.md says how far.)"""
+    return make_app(LEARNING=False)
 
 
 @pytest.fixture(scope="module")

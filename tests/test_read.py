@@ -38,9 +38,9 @@ class Written:
 
 @pytest.fixture(scope="module")
 def written(pen_digits) -> Written:
-    """8, 0, 3 of held-out writers, which the shipped nets read right from the image and from the strokes."""
+    """The first held-out 8, 0 and 3, which the shipped nets read right from the image and from the strokes."""
     held = pendigits.held_out(pen_digits)
-    return Written([held[0], held[5], held[9]], seed=1)
+    return Written([next(d for d in held if d.label == label) for label in (8, 0, 3)], seed=1)
 
 
 def _pixels(data_url: str) -> np.ndarray:

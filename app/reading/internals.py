@@ -132,5 +132,6 @@ def card_figures(card: dict[str, Any]) -> dict[str, Any]:
         "accuracy": card.get("accuracy", {}),
         "curves": card.get("curves", {}),
         "data": {k: data[k] for k in ("mnist_train_images", "mnist_validation_images", "pendigits_train_images")
-                 if k in data},
+                 if k in data} | ({"pendigits_held_out_writers": len(data["pendigits_held_out_writers"])}
+                                  if "pendigits_held_out_writers" in data else {}),
     }

@@ -8,8 +8,9 @@ import { byTestId, count, el, percent, requestJson, say } from './util.js';
 const root = byTestId('models-page');
 const NET_LABELS = { fnn: 'feed-forward', cnn: 'convolutional' };
 const DATA_LABELS = {
-  mnist_test: 'MNIST test set (10,000 scanned digits)',
-  pendigits_held_out_writers: 'Drawings by 20 writers never seen in training',
+  mnist_test: () => 'MNIST test set (10,000 scanned digits)',
+  pendigits_held_out_writers: (card) =>
+    `Drawings by ${card.data.pendigits_held_out_writers ?? 'the'} writers never seen in training`,
 };
 
 function shape(output) {
@@ -46,10 +47,11 @@ function showCard(card) {
     .map(([key, label]) => {
       const figures = card.accuracy[key];
       return el('tr', { 'data-data': key }, [
-        el('th', { scope: 'row', text: label }),
+        el('th', { scope: 'row', text: label(card) }),
         el('td', { text: percent(figures.fnn, 2) }),
         el('td', { text: percent(figures.cnn, 2) }),
         el('td', { text: percent(figures.ensemble, 2) }),
+        el('td', { text: figures.with_strokes === undefined ? '—' : percent(figures.with_strokes, 2) }),
       ]);
     });
   byTestId('card-accuracy').tBodies[0].replaceChildren(...rows);

@@ -7,9 +7,10 @@ Reads as serving does (NumPy, the shipped pair, which the online pair starts as)
 writers (25–30) drawn on the page's canvas, and each of them alone; the MNIST test set; and every held-out symbol
 (app.offline.nondigits.HELD_OUT_SYMBOLS: each Latin Hershey font's glyph and a hand-drawn one, each made by
 hand `--copies` times on random canvases). A digit counts as read when the answer is right and not
-rejected; a symbol counts as rejected when the detector answers `not_a_digit`. Last, what the detector costs a
-prediction: /api/predict p50/p99 in-process (Flask test client) with the model folder as it is and with a copy
-lacking the detector's file, on `--latency` held-out drawings, the two apps taking turns request by request.
+rejected; a symbol counts as rejected when the detector answers `not_a_digit`. Last, what the detector and the strokes
+net cost a prediction: /api/predict p50/p99 in-process (Flask test client) without either (a copy of the model
+folder lacking their files), with the detector, and with both and the strokes sent, on `--latency` held-out
+drawings, taking turns request by request.
 With `--cross-validation` (a folder written by `flask cross-validate`), also each fold's accuracy on its own
 left-out writers, the figure for writers the nets never saw (the detector belongs to the shipped nets only).
 """
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from app.nets.strokes import STROKES_FILE  # noqa: E402
 from app.offline import mnist, nondigits, pendigits  # noqa: E402
 from app.offline.rejection_training import Shipped  # noqa: E402
 from app.reading.ensemble import combine  # noqa: E402
@@ -54,24 +56,31 @@ def accuracy(answers: np.ndarray, rejected: np.ndarray, labels: np.ndarray) -> d
             "rejected": int(rejected.sum()), "rejected_read_right": int((right & rejected).sum())}
 
 
-def predict_latency(models: Path, drawings: list[str]) -> dict[str, object]:
-    """/api/predict with and without the detector, interleaved so that both see the same machine."""
+def predict_latency(models: Path, drawings: list[tuple[str, list]]) -> dict[str, object]:
+    """/api/predict as the issue's baseline served it (neither the detector nor the strokes net: a copy of the
+    models folder without their files), with the detector, and with both and the strokes sent, as the page sends
+    them; interleaved request by request so that all three see the same machine."""
     with tempfile.TemporaryDirectory() as scratch:
         bare = Path(scratch) / "models"
-        shutil.copytree(models, bare, ignore=shutil.ignore_patterns(REJECTION_FILE))
-        clients = {name: create_app({"MODEL_DIR": folder, "DATA_DIR": Path(scratch) / name, "LEARNING": False,
-                                     "LEARNER": "process", "RATE_LIMIT": "1000000/minute"}).test_client()
-                   for name, folder in (("with", models), ("without", bare))}
-        seconds: dict[str, list[float]] = {name: [] for name in clients}
-        for n, url in enumerate([*drawings[:20], *drawings]):  # the first 20: warm-up
-            for name, client in clients.items():
+        shutil.copytree(models, bare, ignore=shutil.ignore_patterns(REJECTION_FILE, STROKES_FILE))
+        apps = {name: create_app({"MODEL_DIR": folder, "DATA_DIR": Path(scratch) / name, "LEARNING": False,
+                                  "LEARNER": "process", "RATE_LIMIT": "1000000/minute"}).test_client()
+                for name, folder in (("models", models), ("bare", bare))}
+        variants = {"neither": (apps["bare"], False), "detector": (apps["models"], False),
+                    "detector_and_strokes": (apps["models"], True)}
+        seconds: dict[str, list[float]] = {name: [] for name in variants}
+        for n, (url, strokes) in enumerate([*drawings[:20], *drawings]):  # the first 20: warm-up
+            for name, (client, sends_strokes) in variants.items():
+                body = {"image": url, "strokes": strokes} if sends_strokes else {"image": url}
                 start = time.perf_counter()
-                reply = client.post("/api/predict", json={"image": url})
+                reply = client.post("/api/predict", json=body)
                 assert reply.status_code == 200, reply.get_json()
                 if n >= 20:
                     seconds[name].append(time.perf_counter() - start)
-    with_it, without = percentiles(seconds["with"]), percentiles(seconds["without"])
-    return {"with": with_it, "without": without, "p50_ratio": round(with_it["p50_ms"] / without["p50_ms"], 2)}
+    figures: dict[str, object] = {name: percentiles(times) for name, times in seconds.items()}
+    base = figures["neither"]["p50_ms"]
+    return figures | {f"p50_ratio_{name}": round(figures[name]["p50_ms"] / base, 2) for name in variants if
+                      name != "neither"}
 
 
 def main() -> None:
@@ -125,7 +134,8 @@ def main() -> None:
         "per_symbol": {s: round(100 * r / n, 1) for s, (r, n) in sorted(per_symbol.items(), key=lambda kv: -kv[1][0])}}
 
     step = max(1, len(held_out) // args.latency)
-    drawings = [pendigits.data_url(image) for _, image in pendigits.canvas_drawings(held_out[::step][:args.latency])]
+    drawings = [(pendigits.data_url(image), pendigits.page_strokes(digit.strokes))
+                for digit, image in pendigits.canvas_drawings(held_out[::step][:args.latency])]
     figures["predict_latency"] = predict_latency(args.models, drawings)
 
     for name, value in figures.items():

@@ -8,8 +8,11 @@ import numpy as np
 
 from app.nets.cnn_forward import CNNForward
 from app.nets.fnn import FNN
+from app.offline import pendigits
 from app.online.reference import ReferenceDigits
-from app.reading.ensemble import MODEL_NAMES, Ensemble, decide, top3
+from app.reading.ensemble import MODEL_NAMES, Ensemble, decide, top3, with_strokes
+from app.reading.model_files import load_strokes
+from app.reading.trajectory import features
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,3 +61,21 @@ def test_the_convolutions_run_once_and_read_as_each_net_alone():
     online.set_weights([weights[0] * 1.5, *weights[1:]])  # convolutions of its own: read through them
     shared, alone = ensemble.probabilities(x), each_alone()
     assert all(np.abs(shared[name] - alone[name]).max() < 1e-6 for name in MODEL_NAMES)
+
+
+def test_a_batch_reads_the_rows_with_a_trajectory_with_the_strokes_net_and_the_rest_from_the_picture(pen_digits):
+    models = Path(__file__).resolve().parents[1] / "models"
+    ensemble = Ensemble.from_shipped(FNN.load(models / "fnn.npz"), CNNForward.load(models / "cnn.weights.h5"))
+    ensemble.strokes = load_strokes(models)
+    digits = pendigits.held_out(pen_digits)[:3]
+    x, _ = pendigits.as_arrays(digits)
+    paths = [features(digits[0].strokes), None, features(digits[2].strokes)]
+    mixed = ensemble.answers(x, trajectories=paths)
+    picture = ensemble.answers(x)
+    probs = ensemble.probabilities(x)
+    product = with_strokes(probs["fnn_online"][[0, 2]], probs["cnn_online"][[0, 2]],
+                           ensemble.strokes.predict_proba(np.stack([paths[0], paths[2]])))
+    np.testing.assert_allclose(mixed.distribution[[0, 2]], product, atol=1e-6)
+    np.testing.assert_array_equal(mixed.distribution[1], picture.distribution[1])
+    assert mixed.answer[1] == picture.answer[1] and list(mixed.online) == list(picture.online)
+    assert ensemble.answers(x, trajectories=[None] * 3).distribution.tolist() == picture.distribution.tolist()

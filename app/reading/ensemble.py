@@ -104,6 +104,12 @@ class Answers:
     distribution: np.ndarray
     answered_by: str
 
+    def where(self, rows: np.ndarray, other: Answers) -> Answers:
+        """These answers in `rows` (a mask), `other`'s in the rest: two readings of one batch, row by row."""
+        return Answers(np.where(rows, self.answer, other.answer), np.where(rows, self.confidence, other.confidence),
+                       other.online, np.where(rows[:, np.newaxis], self.distribution, other.distribution),
+                       self.answered_by)
+
 
 def with_strokes(fnn: np.ndarray, cnn: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     """The three nets' probabilities multiplied and renormalised, per row: what the answer is read from when the
@@ -248,13 +254,9 @@ class Ensemble:
         known = np.array([t is not None for t in trajectories], dtype=bool)
         if self.strokes is None or not known.any():
             return plain
-        paths = np.full((len(x), 10), 0.1, np.float32)
+        paths = np.full((len(x), 10), 0.1, np.float32)  # rows without a trajectory keep the picture's answer
         paths[known] = self.strokes.predict_proba(np.stack([t for t in trajectories if t is not None]))
-        blended = combine(probs["fnn_online"], probs["cnn_online"], mine, paths)
-        return Answers(np.where(known, blended.answer, plain.answer), np.where(known, blended.confidence,
-                                                                                plain.confidence),
-                       plain.online, np.where(known[:, np.newaxis], blended.distribution, plain.distribution),
-                       plain.answered_by)
+        return combine(probs["fnn_online"], probs["cnn_online"], mine, paths).where(known, plain)
 
     def hidden(self, x: np.ndarray) -> np.ndarray:
         """The shipped CNN's hidden units: what a person's own last layer reads."""

@@ -38,12 +38,13 @@ def cross_validate(data: mnist.Mnist, pen_digits: Sequence[pendigits.PenDigit], 
                    fnn_epochs: int, cnn_epochs: int, progress: Callable[[str], None]) -> dict:
     """Train and read every fold (skipping folds whose probabilities are already in `out`); the summary."""
     out.mkdir(parents=True, exist_ok=True)
-    training = TrainingSet.of(data, pen_digits, seed)
+    training: TrainingSet | None = None  # drawn (2 minutes) only if a fold still has its pair to train
     for number, held in enumerate(FOLDS, start=1):
         folder = fold_folder(out, number)
         test = [d for d in pen_digits if d.writer in held]
         if not (folder / PROBABILITIES).exists():
             progress(f"fold {number}: writers {min(held)}–{max(held)} left out")
+            training = training or TrainingSet.of(data, pen_digits, seed)
             x_fit, y_fit = training.without_writers(held)
             fnn, _ = train_fnn(x_fit, y_fit, training.x_val, training.y_val, seed=seed, epochs=fnn_epochs)
             cnn, _ = train_cnn(x_fit, y_fit, training.x_val, training.y_val, seed=seed, epochs=cnn_epochs)

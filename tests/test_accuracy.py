@@ -1,5 +1,5 @@
 """The committed weights, measured: MNIST test set, and held-out pendigits writers drawn on a canvas, read from the
-picture and with the strokes (the writer-grouped cross-validation behind them is `flask cross-validate`, 45 minutes:
+picture and with the strokes (the writer-grouped cross-validation behind them is `flask cross-validate`, about an hour:
 its figures are in models/README.md)."""
 
 from __future__ import annotations

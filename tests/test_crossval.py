@@ -1,5 +1,5 @@
 """Writer-grouped cross-validation: folds leave out whole writers, and the summary is read off each fold's
-probabilities (the training itself is `flask cross-validate`, 40 minutes on two cores: see models/README.md)."""
+probabilities (the training itself is `flask cross-validate`, about an hour on two cores: see models/README.md)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ the height). Prints, per condition:
 - latency p50/p99 of reading a spaced 4-digit number, image alone and with strokes, against a
   single-digit predict (ink map, normalise, the four nets) of the same writers, same run and Ensemble.
 Seeded: the same arguments give the same numbers. `--writers train` composes the numbers from the
-training writers (1–24) instead: what the shape priors of app.reading.numbers are tuned on, never
+training writers (1–24) instead, and `--fold K` those of cross-validation fold K read with that fold's nets
+(writers no net reading them saw): what the shape priors of app.reading.numbers are tuned on, never
 what is reported.
 """
 
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.offline import pendigits  # noqa: E402
+from app.offline.crossval import FOLDS, fold_folder  # noqa: E402
 from app.reading.ensemble import Ensemble  # noqa: E402
 from app.reading.imaging import ink_map, normalise  # noqa: E402
 from app.reading.model_files import load_for_serving, load_strokes  # noqa: E402
@@ -110,19 +112,26 @@ def main() -> None:
     parser.add_argument("--timings", type=int, default=200, help="reads timed per latency figure")
     parser.add_argument("--writers", choices=("held-out", "train"), default="held-out",
                         help="compose numbers from the held-out writers (25–30) or, to tune on, the training ones")
+    parser.add_argument("--fold", type=int, default=None,
+                        help="to tune on writers no net saw: read with cross-validation fold K's nets (from "
+                             "--cross-validation) the numbers of the writers that fold left out")
+    parser.add_argument("--cross-validation", type=Path, default=ROOT / "build" / "cross-validation")
     parser.add_argument("--picture-nets-only", action="store_true",
                         help="leave the strokes net out (digits made of whole strokes are read by it too otherwise)")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
 
     writers = pendigits.HELD_OUT_WRITERS if args.writers == "held-out" else pendigits.TRAIN_WRITERS
+    models = ROOT / "models"
+    if args.fold is not None:
+        writers, models = FOLDS[args.fold - 1], fold_folder(args.cross_validation, args.fold)
     digits = [d for d in pendigits.parse() if d.writer in writers]
-    ensemble = Ensemble.from_shipped(*load_for_serving(ROOT / "models"))
-    ensemble.strokes = None if args.picture_nets_only else load_strokes(ROOT / "models")
+    ensemble = Ensemble.from_shipped(*load_for_serving(models))
+    ensemble.strokes = None if args.picture_nets_only else load_strokes(models)
     rng = np.random.default_rng(args.seed)
     report: dict[str, object] = {"numbers_per_condition": args.numbers, "seed": args.seed,
                                  "canvas": f"{WIDTH}×{HEIGHT}",
-                                 "writers": "held out (25–30)" if args.writers == "held-out" else "training (1–24)"}
+                                 "writers": f"{min(writers)}–{max(writers)}", "models": str(models)}
     for mode, gaps in GAPS.items():
         tallies = {"image": Tally(), "strokes": Tally(), "ceiling": Tally()}
         for _ in range(args.numbers):

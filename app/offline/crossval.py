@@ -14,16 +14,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.nets.strokes import STROKES_FILE
 from app.offline import mnist, pendigits
-from app.offline.stroke_training import train_strokes
-from app.offline.training import TrainingSet, train_cnn, train_fnn
 from app.reading.ensemble import combine, decide
 from app.reading.model_files import CNN_FILE, FNN_FILE
 from app.reading.trajectory import features
+
+if TYPE_CHECKING:
+    from app.offline.training import TrainingSet
 
 FOLDS = tuple(frozenset(range(first, first + 6)) for first in range(1, 31, 6))  # writers 1–6, 7–12, …, 25–30
 PROBABILITIES = "read.npz"  # what the fold's nets read of its writers' digits and of MNIST's test set
@@ -37,6 +39,10 @@ def fold_folder(out: Path, number: int) -> Path:
 def cross_validate(data: mnist.Mnist, pen_digits: Sequence[pendigits.PenDigit], out: Path, *, seed: int,
                    fnn_epochs: int, cnn_epochs: int, progress: Callable[[str], None]) -> dict:
     """Train and read every fold (skipping folds whose probabilities are already in `out`); the summary."""
+    # Keras here only: the folds' layout (FOLDS, fold_folder) serves benchmarks that read with NumPy alone
+    from app.offline.stroke_training import train_strokes
+    from app.offline.training import TrainingSet, train_cnn, train_fnn
+
     out.mkdir(parents=True, exist_ok=True)
     training: TrainingSet | None = None  # drawn (2 minutes) only if a fold still has its pair to train
     for number, held in enumerate(FOLDS, start=1):

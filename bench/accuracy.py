@@ -39,7 +39,6 @@ from app.reading.ensemble import combine  # noqa: E402
 from app.reading.imaging import ink_map, normalise  # noqa: E402
 from app.reading.model_files import load_for_serving, load_strokes  # noqa: E402
 from app.reading.rejection import REJECTION_FILE, NotADigit  # noqa: E402
-from app.reading.trajectory import features as trajectory  # noqa: E402
 from bench.predict import percentiles  # noqa: E402  (one way to time things across the benches)
 
 
@@ -106,7 +105,7 @@ def main() -> None:
     figures["pendigits_held_out"] = accuracy(answers, rejected, y)
     strokes_net = load_strokes(args.models)
     if strokes_net is not None:  # as the page sends them: the picture and the pen's path
-        paths = strokes_net.predict_proba(np.stack([trajectory(d.strokes) for d in held_out]))
+        paths = strokes_net.predict_proba(pendigits.trajectories(held_out))
         with_strokes = combine(probabilities["fnn"], probabilities["cnn"], strokes=paths).answer
         figures["pendigits_held_out_with_strokes"] = accuracy(with_strokes, rejected, y)
     for writer in sorted(pendigits.HELD_OUT_WRITERS):

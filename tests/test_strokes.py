@@ -40,7 +40,7 @@ def test_numpy_serving_reads_what_keras_computes(pen_digits):
     model = build_model()
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(0, 0.2, w.shape).astype(np.float32) for w in model.get_weights()])
-    x = np.stack([features(d.strokes) for d in pen_digits[:200]])
+    x = pendigits.trajectories(pen_digits[:200])
     expected = np.exp(model(x, training=False).numpy())
     expected /= expected.sum(axis=1, keepdims=True)
     got = as_stroke_net(model).predict_proba(x)

@@ -29,7 +29,6 @@ from app.online.reference import CARD_FILE, REFERENCE_FILE, ReferenceDigits, sha
 from app.reading.ensemble import Ensemble
 from app.reading.model_files import CNN_FILE, FNN_FILE, load_for_serving, load_shipped, load_strokes
 from app.reading.rejection import REJECTION_FILE
-from app.reading.trajectory import features as trajectory
 from app.runtime import learning_queue, reference_digits, sample_store
 from app.samples.backends import storage_from_settings
 from app.samples.index import SampleIndex
@@ -48,7 +47,7 @@ def _measure(ensemble: Ensemble, data: mnist.Mnist, pen_digits: list[pendigits.P
     held_out = pendigits.held_out(pen_digits)
     if held_out:
         x, y = pendigits.as_arrays(held_out)
-        paths = np.stack([trajectory(d.strokes) for d in held_out])
+        paths = pendigits.trajectories(held_out)
         figures["pendigits_held_out_writers"] = ensemble_accuracies(ensemble, x, y, trajectories=paths) | {
             "digits": len(y)}
     return figures
@@ -162,7 +161,7 @@ def register_commands(app: Flask) -> None:
                                pendigits_file: Path, model_dir: Path | None) -> None:
         """Writer-grouped cross-validation of `train`'s recipe: 5 folds of 6 pendigits writers, each read by nets
         trained on MNIST and the other 24 writers; per-fold figures into --out/summary.json (resumable). The last
-        fold's nets are the shipped ones: they learn from the same drawings."""
+        fold learns from exactly the shipped nets' drawings."""
         from app.offline.crossval import cross_validate  # Keras, as `train`
 
         summary = cross_validate(mnist.load(data_dir), pendigits.parse(pendigits_file), out, seed=seed,

@@ -22,7 +22,6 @@ from app.nets.strokes import STROKES_FILE
 from app.offline import mnist, pendigits
 from app.reading.ensemble import combine, decide
 from app.reading.model_files import CNN_FILE, FNN_FILE
-from app.reading.trajectory import features
 
 if TYPE_CHECKING:
     from app.offline.training import TrainingSet
@@ -64,11 +63,11 @@ def cross_validate(data: mnist.Mnist, pen_digits: Sequence[pendigits.PenDigit], 
                                 mnist_fnn=fnn.predict_proba(mnist_x), mnist_cnn=cnn.predict_proba(mnist_x))
         with np.load(folder / PROBABILITIES) as stored:
             readings = dict(stored)
-        if "strokes" not in readings:  # the strokes net trains in a minute: added to folds read before it existed
+        if "strokes" not in readings:  # the second stage, resumable on its own like the first
             progress(f"fold {number}: the strokes net")
             net = train_strokes([d for d in pen_digits if d.writer not in held], seed)
             net.save(folder / STROKES_FILE)
-            readings["strokes"] = net.predict_proba(np.stack([features(d.strokes) for d in test]))
+            readings["strokes"] = net.predict_proba(pendigits.trajectories(test))
             np.savez_compressed(folder / PROBABILITIES, **readings)
     summary = summarise([np.load(fold_folder(out, n) / PROBABILITIES) for n in range(1, len(FOLDS) + 1)],
                         data.y_test)

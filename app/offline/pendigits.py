@@ -131,6 +131,13 @@ def as_arrays(digits: Sequence[PenDigit], canvas: int = CANVAS) -> tuple[np.ndar
     return images, np.array([d.label for d in digits], dtype=np.int64)
 
 
+def trajectories(digits: Sequence[PenDigit]) -> np.ndarray:
+    """The strokes net's input for each digit as written (app.reading.trajectory), stacked."""
+    from app.reading.trajectory import features
+
+    return np.stack([features(d.strokes) for d in digits])
+
+
 def place(strokes: Sequence[Stroke], height: float, centre: tuple[float, float], canvas: int,
           longest: bool = False) -> list[Stroke]:
     """Strokes scaled to `height` × canvas and centred at `centre` (fractions of the canvas); with `longest`,

@@ -59,6 +59,7 @@ class Learned:
     status: str  # learned | quarantined | not_learned | queued (stored, the learner has not decided yet)
     reason: str
     digit: np.ndarray  # the 28×28 the nets read
+    path: np.ndarray | None  # and the pen's trajectory (app.reading.trajectory), when the strokes were sent
 
     @property
     def learned(self) -> bool:
@@ -99,7 +100,7 @@ def learn_from(state: Runtime, correction: Correction) -> Learned:
     if person:
         assert read.hidden is not None
         personal = _learn_personal(state, person, read.hidden, label, shared_right=read.online == label)
-    return Learned(meta, receipt.stored, receipt.indexed, status, reason, digit, personal)
+    return Learned(meta, receipt.stored, receipt.indexed, status, reason, digit, path, personal)
 
 
 def _outcome(state: Runtime, meta: dict[str, Any], indexed: bool, stored: bool | str) -> tuple[str, str]:

@@ -56,10 +56,10 @@ def image_errors(name: str, codes_400: tuple[str, ...]) -> dict[str, Any]:
 
 
 def answer(state: Runtime, digit: np.ndarray, personal: PersonalHead | None,
-           strokes: schemas.StrokesSent) -> dict[str, Any]:
-    """What the nets read in `digit` (and the strokes net in `strokes`, when sent) now, with the versions this
-    process follows, and the 28×28 they saw."""
-    result = state.ensemble.predict(digit, personal, trajectory(strokes) if strokes else None)
+           path: np.ndarray | None) -> dict[str, Any]:
+    """What the nets read in `digit` (and the strokes net in the pen's `path`, when sent) now, with the versions
+    this process follows, and the 28×28 they saw."""
+    result = state.ensemble.predict(digit, personal, path)
     result["preview"] = to_data_url(digit)
     return result
 
@@ -78,7 +78,8 @@ def predict() -> ResponseReturnValue:
     fields = validated(schemas.PredictRequest, schemas.PredictForm)
     state = runtime()
     personal = state.people.head(fields.person) if fields.person else None
-    return jsonify(answer(state, preprocess(fields.drawing), personal, fields.strokes))
+    path = trajectory(fields.strokes) if fields.strokes else None
+    return jsonify(answer(state, preprocess(fields.drawing), personal, path))
 
 
 def _client_hash() -> str:
@@ -105,7 +106,7 @@ def correct() -> ResponseReturnValue:
         image=body.image, label=body.label, predicted=body.predicted, strokes=body.strokes, person=body.person,
         consent=body.consent, given=body.source, client=_client_hash()))
     return jsonify(**stored_sample(learned), model_version=dict(state.ensemble.versions),
-                   after=answer(state, learned.digit, learned.personal, body.strokes))
+                   after=answer(state, learned.digit, learned.personal, learned.path))
 
 
 def stored_sample(learned: Learned) -> dict[str, Any]:

@@ -153,7 +153,6 @@ PixelStrokes = _strokes(
     f"edges allowed), rounded to {PIXEL_DECIMALS} decimals. They tell the digits apart better than the "
     "picture alone: a digit's strokes are drawn one after another.",
     [[[70.5, 60.0, 0], [150.2, 60.0, 120], [100.0, 220.8, 260]], [[300.0, 60.0, 900], [300.0, 220.0, 1100]]])
-StrokesSent = list[list[tuple[float, ...]]] | None  # `Strokes` once validated
 STROKES_MESSAGE = (f"`strokes` must be {BOUNDS}, x and y fractions of the canvas side from {-MARGIN} to {1 + MARGIN}.")
 PIXEL_STROKES_MESSAGE = f"`strokes` must be {BOUNDS}, x and y pixels of the image."
 

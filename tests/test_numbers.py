@@ -89,6 +89,17 @@ def test_a_wide_digit_alone_in_its_ink_is_not_cut_in_two(ensemble: Ensemble) -> 
     assert read_number(ensemble, image, fractions(strokes, WIDTH)).text == "102"
 
 
+def test_a_digit_wider_than_any_candidate_may_be_is_still_one_digit(ensemble: Ensemble) -> None:
+    """A 2 whose base runs out in a long flourish, in one stroke, is wider than two digits may be together; cut at
+    its ink profile's minima, its pieces read as 2s. All of one cut part is a candidate however wide, so it is
+    read whole (before, this read "122")."""
+    flourished_two = [[(90, 120), (130, 85), (175, 100), (180, 140), (100, 235), (380, 235)]]
+    strokes = BAR + shifted(flourished_two, 150)
+    image = pendigits.render(strokes, HEIGHT, width=WIDTH)
+    for given in (None, fractions(strokes, WIDTH)):
+        assert read_number(ensemble, image, given).text == "12"
+
+
 LIFTED_FIVE = [FIVE[0], [(125, 22), (195, 22)]]  # the bar drawn clear of the body
 BROKEN_FOUR = [FOUR[0], [(160, 60), (160, 150)], [(160, 190), (160, 245)]]  # the stem lifted over the bar
 

@@ -282,8 +282,8 @@ def candidates(ensemble: Ensemble, image: Image.Image, strokes: Sequence[Sequenc
         for stop in range(start + 1, min(len(order), start + MAX_PARTS) + 1):
             labels = order[start:stop]
             x0, y0, x1, y1 = candidate_box(found, labels)
-            if x1 - x0 > MAX_WIDTH * line and stop > start + 1:
-                break  # adding parts only widens it (a part alone is always a candidate, so a path exists)
+            if x1 - x0 > MAX_WIDTH * line and stop > start + 1 and len({source[k - 1] for k in labels}) > 1:
+                break  # adding parts only widens it (a part alone, or all of one cut part, is always a candidate)
             chosen = np.zeros(top + 1, bool)  # a lookup by label: np.isin sorted the window for every candidate
             chosen[labels] = True
             member = chosen[parts[y0:y1, x0:x1]]

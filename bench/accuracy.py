@@ -6,8 +6,9 @@
 Reads as serving does (NumPy, the shipped pair, which the online pair starts as): the held-out pendigits
 writers (25–30) drawn on the page's canvas, and each of them alone; the MNIST test set; and every held-out symbol
 (app.offline.nondigits.HELD_OUT_SYMBOLS: each Latin Hershey font's glyph and a hand-drawn one, each made by
-hand `--copies` times on random canvases). A digit counts as read when the answer is right and not
-rejected; a symbol counts as rejected when the detector answers `not_a_digit`. Last, what the detector and the strokes
+hand `--copies` times on random canvases), from the picture alone and with the strokes, as the page sends them.
+A digit counts as read when the answer is right and not rejected; a symbol counts as rejected when the detector
+answers `not_a_digit`. Last, what the detector and the strokes
 net cost a prediction: /api/predict p50/p99 in-process (Flask test client) without either (a copy of the model
 folder lacking their files), with the detector, and with both and the strokes sent, on `--latency` held-out
 drawings, taking turns request by request.
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +41,22 @@ from app.reading.ensemble import combine  # noqa: E402
 from app.reading.imaging import ink_map, normalise  # noqa: E402
 from app.reading.model_files import load_for_serving, load_strokes  # noqa: E402
 from app.reading.rejection import REJECTION_FILE, NotADigit  # noqa: E402
+from app.reading.trajectory import features as trajectory  # noqa: E402
 from bench.predict import percentiles  # noqa: E402  (one way to time things across the benches)
 
 
-def read(shipped: Shipped, detector: NotADigit, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """The ensemble's answers, which drawings the detector rejects, and the pair's probabilities."""
+def read(shipped: Shipped, detector: NotADigit, x: np.ndarray, paths: Sequence[np.ndarray | None] | None = None
+         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The pair's answers, which drawings the detector rejects, and the pair's probabilities; with `paths` (a
+    trajectory vector or none per drawing, as the page sends strokes) drawings with one are judged with it."""
     hidden, probabilities, answers = shipped.read(x)
-    return answers, detector.rejects(x, hidden, probabilities), probabilities
+    rejected = detector.rejects(x, hidden, probabilities)
+    known = np.array([p is not None for p in paths or ()], dtype=bool)
+    if shipped.strokes is not None and known.any():
+        vectors = np.stack([p for p in paths if p is not None])
+        rejected[known] = detector.rejects(x[known], hidden[known], {k: v[known] for k, v in probabilities.items()},
+                                           vectors, shipped.strokes.predict_proba(vectors))
+    return answers, rejected, probabilities
 
 
 def accuracy(answers: np.ndarray, rejected: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -53,6 +64,17 @@ def accuracy(answers: np.ndarray, rejected: np.ndarray, labels: np.ndarray) -> d
     return {"digits": len(labels), "before": round(100 * float(right.mean()), 2),
             "after": round(100 * float((right & ~rejected).mean()), 2),
             "rejected": int(rejected.sum()), "rejected_read_right": int((right & rejected).sum())}
+
+
+def rejection_rates(symbols: Sequence[str], rejected: np.ndarray) -> dict[str, object]:
+    """How many of the drawings were answered not_a_digit, in all and per symbol (most rejected first)."""
+    per_symbol: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for symbol, no in zip(symbols, rejected, strict=True):
+        per_symbol[symbol][0] += int(no)
+        per_symbol[symbol][1] += 1
+    return {"drawings": len(symbols), "rejected": round(100 * float(rejected.mean()), 1),
+            "per_symbol": {s: round(100 * r / n, 1) for s, (r, n) in sorted(per_symbol.items(),
+                                                                          key=lambda kv: -kv[1][0] / kv[1][1])}}
 
 
 def predict_latency(models: Path, drawings: list[tuple[str, list]]) -> dict[str, object]:
@@ -94,7 +116,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    shipped = Shipped(*load_for_serving(args.models))
+    shipped = Shipped(*load_for_serving(args.models), load_strokes(args.models))
     detector = NotADigit.load(args.models / REJECTION_FILE)
     figures: dict[str, object] = {}
 
@@ -103,11 +125,12 @@ def main() -> None:
     writers = np.array([d.writer for d in held_out])
     answers, rejected, probabilities = read(shipped, detector, x)
     figures["pendigits_held_out"] = accuracy(answers, rejected, y)
-    strokes_net = load_strokes(args.models)
-    if strokes_net is not None:  # as the page sends them: the picture and the pen's path
-        paths = strokes_net.predict_proba(pendigits.trajectories(held_out))
-        with_strokes = combine(probabilities["fnn"], probabilities["cnn"], strokes=paths).answer
-        figures["pendigits_held_out_with_strokes"] = accuracy(with_strokes, rejected, y)
+    if shipped.strokes is not None:  # as the page sends them: the picture and the pen's path
+        vectors = pendigits.trajectories(held_out)
+        _, with_path, _ = read(shipped, detector, x, list(vectors))
+        with_strokes = combine(probabilities["fnn"], probabilities["cnn"],
+                               strokes=shipped.strokes.predict_proba(vectors)).answer
+        figures["pendigits_held_out_with_strokes"] = accuracy(with_strokes, with_path, y)
     for writer in sorted(pendigits.HELD_OUT_WRITERS):
         alone = writers == writer
         figures[f"pendigits_writer_{writer}"] = accuracy(answers[alone], rejected[alone], y[alone])
@@ -122,15 +145,12 @@ def main() -> None:
     answers, rejected, _ = read(shipped, detector, data.x_test.astype(np.float32) / 255.0)
     figures["mnist_test"] = accuracy(answers, rejected, data.y_test)
 
-    symbols, images = zip(*nondigits.held_out_canvases(args.copies, args.seed), strict=True)
-    answers, rejected, _ = read(shipped, detector, np.stack([normalise(ink_map(image)) for image in images]))
-    per_symbol: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for symbol, no in zip(symbols, rejected, strict=True):
-        per_symbol[symbol][0] += int(no)
-        per_symbol[symbol][1] += 1
-    figures["held_out_symbols"] = {
-        "drawings": len(symbols), "rejected": round(100 * float(rejected.mean()), 1),
-        "per_symbol": {s: round(100 * r / n, 1) for s, (r, n) in sorted(per_symbol.items(), key=lambda kv: -kv[1][0])}}
+    symbols, images, strokes = zip(*nondigits.held_out_canvases(args.copies, args.seed), strict=True)
+    symbol_x = np.stack([normalise(ink_map(image)) for image in images])
+    figures["held_out_symbols"] = rejection_rates(symbols, read(shipped, detector, symbol_x)[1])
+    if shipped.strokes is not None:
+        paths = [trajectory(s) for s in strokes]
+        figures["held_out_symbols_with_strokes"] = rejection_rates(symbols, read(shipped, detector, symbol_x, paths)[1])
 
     step = max(1, len(held_out) // args.latency)
     drawings = [(pendigits.data_url(image), pendigits.page_strokes(digit.strokes))

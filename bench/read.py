@@ -16,7 +16,8 @@ the height). Prints, per condition:
 - the ceiling: the same figures when each digit is read alone from its own drawing (segmentation
   given), so what segmentation loses is told apart from what the nets misread anyway;
 - latency p50/p99 of reading a spaced 4-digit number, image alone and with strokes, against a
-  single-digit predict (ink map, normalise, the four nets) of the same writers, same run and Ensemble.
+  single-digit predict (ink map, normalise, the four nets) of the same writers, same run and Ensemble; and the
+  same through the API in-process (`api_latency`: /api/read against /api/predict, each as its page sends it).
 Seeded: the same arguments give the same numbers. `--writers train` composes the numbers from the
 training writers (1–24) instead, and `--fold K` those of cross-validation fold K read with that fold's nets
 (writers no net reading them saw): what the shape priors of app.reading.numbers are tuned on, never
@@ -29,6 +30,8 @@ import argparse
 import json
 import os
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 # as the app serves (app/__init__.py), set before NumPy loads: BLAS threads on a busy machine cost a predict 5×
@@ -105,6 +108,38 @@ def draw(number: list[list[pendigits.Stroke]]) -> Image.Image:
     return pendigits.render([stroke for digit in number for stroke in digit], HEIGHT, width=WIDTH)
 
 
+def api_latency(models: Path, singles: list[pendigits.PenDigit], fours: list[tuple[Image.Image, list]],
+                timings: int) -> dict[str, object]:
+    """What the issue's budget is about: `POST /api/read` of a spaced 4-digit number against `POST /api/predict`
+    of one digit, in-process (Flask test client, learning off), each as its page sends it (picture and strokes)
+    or from the picture alone, taking turns request by request so all four see the same machine."""
+    from app import create_app
+
+    with tempfile.TemporaryDirectory() as scratch:
+        client = create_app({"MODEL_DIR": models, "DATA_DIR": Path(scratch), "LEARNING": False, "LEARNER": "process",
+                             "RATE_LIMIT": "1000000/minute"}).test_client()
+        single = [(pendigits.data_url(image), pendigits.page_strokes(digit.strokes))
+                  for digit, image in pendigits.canvas_drawings(singles)]
+        four = [(pendigits.data_url(image), [[[x * WIDTH, y * HEIGHT, 16 * i] for i, (x, y) in enumerate(stroke)]
+                                             for stroke in strokes]) for image, strokes in fours]
+        calls = {"predict_image": ("/api/predict", single, False), "predict_strokes": ("/api/predict", single, True),
+                 "read_four_image": ("/api/read", four, False), "read_four_strokes": ("/api/read", four, True)}
+        seconds: dict[str, list[float]] = {name: [] for name in calls}
+        for n in range(timings + 10):  # the first 10: warm-up
+            for name, (path, bodies, with_strokes) in calls.items():
+                url, strokes = bodies[n % len(bodies)]
+                start = time.perf_counter()
+                reply = client.post(path, json={"image": url, **({"strokes": strokes} if with_strokes else {})})
+                assert reply.status_code == 200, reply.get_json()
+                if n >= 10:
+                    seconds[name].append(time.perf_counter() - start)
+    figures: dict[str, object] = {name: percentiles(times) for name, times in seconds.items()}
+    for sent in ("image", "strokes"):
+        figures[f"read_four_{sent}_p50_over_predict"] = round(
+            figures[f"read_four_{sent}"]["p50_ms"] / figures[f"predict_{sent}"]["p50_ms"], 2)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--numbers", type=int, default=500, help="numbers per condition")
@@ -161,6 +196,7 @@ def main() -> None:
     for name in ("four_digits_image", "four_digits_strokes"):
         latency[name]["p50_over_single"] = round(latency[name]["p50_ms"] / single, 2)
     report["latency"] = latency
+    report["api_latency"] = api_latency(models, digits[:50], fours, args.timings)
     text = json.dumps(report, indent=2, ensure_ascii=False)
     print(text)
     if args.json:

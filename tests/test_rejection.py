@@ -25,36 +25,43 @@ from app.web.schemas import SEVEN_DATA_URL
 
 COPIES = 3  # drawings of each held-out shape: 130 shapes, 390 drawings
 SEED = 7  # not bench/accuracy.py's: another sample of the same symbols
-HELD_OUT_FLOOR = 0.55  # measured 0.577 on these 390 with the nets of writers 1–24 (0.631 with those of 1–10)
+HELD_OUT_FLOOR = 0.66  # measured 0.705 on these 390 (0.577 with the detector of writers 1–7); bench 0.689
 EVERY = 3  # every third digit of the held-out writers: 500 drawings
-DIGIT_FLOOR = 0.99  # the subset reads 99.8 % with the detector, none rejected
+DIGIT_FLOOR = 0.99  # the subset reads 99.8 % from the picture, 100 % with strokes; none rejected
 
 
-def predict(client: FlaskClient, image) -> dict:
-    response = client.post("/api/predict", json={"image": pendigits.data_url(image)})
+def predict(client: FlaskClient, image, strokes: list | None = None) -> dict:
+    body = {"image": pendigits.data_url(image)} | ({"strokes": strokes} if strokes is not None else {})
+    response = client.post("/api/predict", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
 
 
 @pytest.fixture(scope="module")
-def held_out_answers(app: Flask) -> list[tuple[str, dict]]:
+def held_out_answers(app: Flask) -> dict[str, list[tuple[str, dict]]]:
+    """Every held-out drawing posted from the picture alone and with its strokes, as the page sends them."""
     client = app.test_client()
-    return [(symbol, predict(client, image)) for symbol, image in nondigits.held_out_canvases(COPIES, SEED)]
+    drawings = list(nondigits.held_out_canvases(COPIES, SEED))
+    return {"picture": [(symbol, predict(client, image)) for symbol, image, _ in drawings],
+            "strokes": [(symbol, predict(client, image, pendigits.page_fractions(placed)))
+                        for symbol, image, placed in drawings]}
 
 
-def test_held_out_symbols_are_answered_not_a_digit(held_out_answers):
-    rejected = Counter(symbol for symbol, body in held_out_answers if body["reason"] == "not_a_digit")
-    drawn = Counter(symbol for symbol, _ in held_out_answers)
-    rate = sum(rejected.values()) / len(held_out_answers)
-    print(f"held-out symbols answered not_a_digit: {rate:.3f};",
+@pytest.mark.parametrize("sent", ["picture", "strokes"])
+def test_held_out_symbols_are_answered_not_a_digit(held_out_answers, sent):
+    answers = held_out_answers[sent]
+    rejected = Counter(symbol for symbol, body in answers if body["reason"] == "not_a_digit")
+    drawn = Counter(symbol for symbol, _ in answers)
+    rate = sum(rejected.values()) / len(answers)
+    print(f"held-out symbols answered not_a_digit ({sent}): {rate:.3f};",
           {s: round(rejected[s] / n, 2) for s, n in sorted(drawn.items())})
-    assert set(drawn) == set(nondigits.HELD_OUT_SYMBOLS) and len(held_out_answers) >= 300
+    assert set(drawn) == set(nondigits.HELD_OUT_SYMBOLS) and len(answers) >= 300
     assert rate >= HELD_OUT_FLOOR
     assert rejected["-"] / drawn["-"] >= 0.9 and rejected["="] / drawn["="] >= 0.8
 
 
 def test_every_answer_says_why_it_has_no_digit(held_out_answers):
-    for _, body in held_out_answers:
+    for _, body in held_out_answers["picture"] + held_out_answers["strokes"]:
         assert body["reason"] in (None, "not_sure", "not_a_digit")
         assert (body["reason"] is None) is body["recognized"] is (body["answer"] is not None)
         assert body["models"]["cnn"]["top3"]  # what the nets read is still shown
@@ -79,12 +86,15 @@ def test_a_digit_is_still_answered(client):
     assert (body["answer"], body["recognized"], body["reason"]) == (7, True, None)
 
 
-def test_held_out_writers_digits_stay_digits(client, pen_digits):
+@pytest.mark.parametrize("with_strokes", [False, True])
+def test_held_out_writers_digits_stay_digits(client, pen_digits, with_strokes):
     digits = pendigits.held_out(pen_digits)[::EVERY]
-    answers = [predict(client, image) for _, image in pendigits.canvas_drawings(digits)]
+    answers = [predict(client, image, pendigits.page_strokes(digit.strokes) if with_strokes else None)
+               for digit, image in pendigits.canvas_drawings(digits)]
     right = sum(body["answer"] == digit.label for digit, body in zip(digits, answers, strict=True))
     rejected = sum(body["reason"] == "not_a_digit" for body in answers)
-    print(f"held-out writers, every {EVERY}th digit: {right / len(digits):.4f} read right, {rejected} rejected")
+    print(f"held-out writers, every {EVERY}th digit (strokes: {with_strokes}): {right / len(digits):.4f} read right, "
+          f"{rejected} rejected")
     assert len(digits) >= 490
     assert right / len(digits) >= DIGIT_FLOOR
     assert rejected <= 2
@@ -95,8 +105,11 @@ def test_the_weights_are_the_ones_the_card_names():
     digest = hashlib.sha256((ROOT / "models" / REJECTION_FILE).read_bytes()).hexdigest()
     assert card["files"][REJECTION_FILE] == digest
     record = card["not_a_digit"]
-    assert abs(NotADigit.load(ROOT / "models" / REJECTION_FILE).threshold - record["threshold"]) < 1e-6
-    assert record["calibration"]["mnist_validation"]["rejected_of_read_right"] <= record["cost"]
+    detector = NotADigit.load(ROOT / "models" / REJECTION_FILE)
+    assert abs(detector.picture.threshold - record["threshold"]) < 1e-6
+    assert detector.strokes is None  # trained only with --with-strokes, which is not shipped (models/README.md)
+    for figures in record["calibration"].values():  # the quantile is interpolated: one digit more may be rejected
+        assert figures["rejected_of_read_right"] <= record["cost"] + 1 / figures["read_right"]
 
 
 def test_without_the_detector_every_drawing_is_some_digit_or_unsure(make_app, tmp_path: Path):

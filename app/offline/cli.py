@@ -180,15 +180,20 @@ def register_commands(app: Flask) -> None:
     @click.option("--shapes", default=32000, show_default=True, help="non-digit drawings to learn from")
     @click.option("--cost", default=0.002, show_default=True,
                   help="share of correctly read calibration digits the threshold may reject")
+    @click.option("--with-strokes", is_flag=True,
+                  help="also train the scorer of picture and pen path together (off: it rejected 2 pp of unseen "
+                       "writers' digits; models/README.md)")
     def train_rejection(data_dir: Path, model_dir: Path, pendigits_file: Path, seed: int, shapes: int,
-                        cost: float) -> None:
-        """Train the not-a-digit detector on the shipped nets' features (NumPy; Hershey-Fonts from
-        requirements-dev.txt) and write it into --models with its figures and SHA-256 in the card."""
+                        cost: float, with_strokes: bool) -> None:
+        """Train the not-a-digit detector on the shipped nets' features (with --with-strokes, also its scorer of the
+        pen's path, from --models' strokes net; NumPy; Hershey-Fonts from requirements-dev.txt), and write it
+        into --models with its figures and SHA-256 in the card."""
         from app.offline.rejection_training import Shipped, train
 
         started = time.monotonic()
-        detector, report = train(Shipped(*load_for_serving(model_dir)), mnist.load(data_dir),
-                                 pendigits.parse(pendigits_file), seed, shapes, cost, progress=click.echo)
+        shipped = Shipped(*load_for_serving(model_dir), load_strokes(model_dir) if with_strokes else None)
+        detector, report = train(shipped, mnist.load(data_dir), pendigits.parse(pendigits_file), seed, shapes, cost,
+                                 progress=click.echo)
         detector.save(model_dir / REJECTION_FILE)
         report = {"command": "flask " + shlex.join(sys.argv[1:]), **report,
                   "training_seconds": round(time.monotonic() - started)}

@@ -330,16 +330,21 @@ def training_shapes(glyphs: Sequence[Shape], lookalikes: Lookalikes, digits: Seq
             yield Shape("turned_digit", turned_digit(digits, rng))
 
 
-def drawings(shapes: Sequence[Shape], rng: np.random.Generator) -> np.ndarray:
-    """Each shape made by hand and drawn on a random canvas, normalised as a request is (N×28×28)."""
-    return np.stack([normalise(ink_map(pendigits.random_canvas(handmade(s.strokes, rng), rng, longest=True)))
-                     for s in shapes])
+def drawings(shapes: Sequence[Shape], rng: np.random.Generator) -> tuple[np.ndarray, list[list[Stroke]]]:
+    """Each shape made by hand and drawn on a random canvas, normalised as a request is (N×28×28), with the
+    strokes the hand drew (where on the canvas does not change their trajectory)."""
+    images, hands = [], []
+    for shape in shapes:
+        hands.append(handmade(shape.strokes, rng))
+        images.append(normalise(ink_map(pendigits.random_canvas(hands[-1], rng, longest=True))))
+    return np.stack(images), hands
 
 
-def held_out_canvases(copies: int, seed: int) -> Iterator[tuple[str, Image.Image]]:
+def held_out_canvases(copies: int, seed: int) -> Iterator[tuple[str, Image.Image, list[Stroke]]]:
     """Each held-out shape (`held_out_shapes`) made by hand `copies` times and drawn on a random canvas, as
-    the page would post it, with its symbol: the test set of rejection."""
+    the page would post it, with its symbol and its strokes in canvas pixels: the test set of rejection."""
     rng = np.random.default_rng(seed)
     for shape in held_out_shapes():
         for _ in range(copies):
-            yield symbol_of(shape), pendigits.random_canvas(handmade(shape.strokes, rng), rng, longest=True)
+            placed, brush = pendigits.random_placement(handmade(shape.strokes, rng), rng, longest=True)
+            yield symbol_of(shape), pendigits.render(placed, pendigits.CANVAS, brush), placed

@@ -112,10 +112,15 @@ def data_url(image: Image.Image) -> str:
 
 
 def page_strokes(strokes: Sequence[Stroke], canvas: int = CANVAS) -> list[list[list[float]]]:
-    """The strokes as the page posts them with the drawing (`strokes` of /api/predict and /api/correct):
-    fractions of the canvas side, rounded as the page rounds them, with a time 16 ms apart (a frame)."""
+    """The strokes of a 500-box digit as the page posts them with the drawing: see `page_fractions`."""
+    return page_fractions(fit_to_canvas(strokes, canvas), canvas)
+
+
+def page_fractions(placed: Sequence[Stroke], canvas: int = CANVAS) -> list[list[list[float]]]:
+    """Strokes in canvas pixels as the page posts them (`strokes` of /api/predict and /api/correct): fractions
+    of the canvas side, rounded as the page rounds them, with a time 16 ms apart (a frame)."""
     return [[[round(x / canvas, 4), round(y / canvas, 4), 16 * i] for i, (x, y) in enumerate(stroke)]
-            for stroke in fit_to_canvas(strokes, canvas)]
+            for stroke in placed]
 
 
 def canvas_drawings(digits: Sequence[PenDigit], canvas: int = CANVAS) -> Iterator[tuple[PenDigit, Image.Image]]:
@@ -186,17 +191,24 @@ def bend(strokes: Sequence[Stroke], rng: np.random.Generator, strength: float = 
     return [moved(stroke) for stroke in strokes]
 
 
+def random_placement(strokes: Sequence[Stroke], rng: np.random.Generator, canvas: int = CANVAS,
+                     longest: bool = False) -> tuple[list[Stroke], float]:
+    """Where `random_canvas` draws the strokes, in canvas pixels, and with what brush width."""
+    size = rng.uniform(0.3, 0.9)
+    inside = (size / 2 + 0.05, 0.95 - size / 2)
+    centre = (rng.uniform(*inside) if longest else rng.uniform(0.35, 0.65), rng.uniform(*inside))
+    brush = canvas * rng.uniform(1 / 28, 1 / 11)
+    return place(strokes, size, centre, canvas, longest), brush
+
+
 def random_canvas(strokes: Sequence[Stroke], rng: np.random.Generator, canvas: int = CANVAS,
                   longest: bool = False) -> Image.Image:
     """Any strokes drawn as a person might on the page: 30–90 % of the canvas tall, anywhere on it, with a brush
     of 1/28–1/11 of its side. The one recipe for training drawings, digits or not, so that nothing but the shape
     tells them apart. Digits are sized by their height, as the shipped nets were trained; with `longest` the
     longer side is sized, and the drawing kept inside the canvas both ways (for shapes wider than tall)."""
-    size = rng.uniform(0.3, 0.9)
-    inside = (size / 2 + 0.05, 0.95 - size / 2)
-    centre = (rng.uniform(*inside) if longest else rng.uniform(0.35, 0.65), rng.uniform(*inside))
-    brush = canvas * rng.uniform(1 / 28, 1 / 11)
-    return render(place(strokes, size, centre, canvas, longest), canvas, brush)
+    placed, brush = random_placement(strokes, rng, canvas, longest)
+    return render(placed, canvas, brush)
 
 
 def compose_number(digits: Sequence[PenDigit], rng: np.random.Generator, gaps: tuple[float, float],

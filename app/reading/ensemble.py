@@ -39,7 +39,9 @@ class PersonalReader(Protocol):
 class Rejection(Protocol):
     """Says which drawings of a batch are no digit at all (app.reading.rejection.NotADigit)."""
 
-    def rejects(self, x: np.ndarray, hidden: np.ndarray, probabilities: dict[str, np.ndarray]) -> np.ndarray: ...
+    def rejects(self, x: np.ndarray, hidden: np.ndarray, probabilities: dict[str, np.ndarray],
+                trajectories: np.ndarray | None = None,
+                stroke_probabilities: np.ndarray | None = None) -> np.ndarray: ...
 
 
 class StrokeReader(Protocol):
@@ -229,7 +231,8 @@ class Ensemble:
                          path)
         answer = int(chosen.answer[0])
         reason = None if answer >= 0 else "not_sure"
-        if self.rejection is not None and self.rejection.rejects(batch, hidden, probs)[0]:
+        paths = None if path is None else trajectory[np.newaxis]
+        if self.rejection is not None and self.rejection.rejects(batch, hidden, probs, paths, path)[0]:
             answer, reason = -1, "not_a_digit"
         recognized = answer >= 0
         return Read({

@@ -14,9 +14,14 @@ The nets were trained on digits only, so they read everything as some digit, oft
 `NETS` 1-hidden-layer nets (`HIDDEN` ReLU units, a logistic output; the same data, different seeds) turn
 these into one score, the mean of their logits (one net's verdict on shapes unlike anything in training
 varies with its seed by several points per symbol; the mean of five varies less); a drawing is not a digit
-above `threshold`, which was set on digits alone (app/offline/rejection_training.py) so that it costs at
+above a threshold, which was set on digits alone (app/offline/rejection_training.py) so that it costs at
 most a set share of correctly read digits. Only the shipped nets are read, never the online pair: the
 detector was fitted to those exact features, and online learning must not move them under it.
+
+When the page sent the strokes, a second scorer reads the same rows with the pen's path (its trajectory vector
+and the strokes net's reading of it): a "+" is two strokes crossing where a 4's meet at a corner, an "e" starts
+in its middle, and the picture nets cannot see either. It was trained on digits drawn in every order (strokes
+reversed, loops started anywhere): which way a writer's pen went must never make a digit a non-digit.
 """
 
 from __future__ import annotations
@@ -104,11 +109,17 @@ def features(x: np.ndarray, hidden: np.ndarray, probabilities: dict[str, np.ndar
                             space.features(x, hidden)]).astype(np.float32)
 
 
-@dataclass
-class NotADigit:
-    """The detector's weights: standardisation, one hidden layer, the output, its threshold, and the digit space."""
+def with_strokes(rows: np.ndarray, trajectories: np.ndarray, stroke_probabilities: np.ndarray) -> np.ndarray:
+    """What the detector reads when the pen's path was sent: the picture's rows (`features`), the trajectory
+    vectors (app.reading.trajectory) and the strokes net's log-probabilities."""
+    return np.column_stack([rows, trajectories, np.log(stroke_probabilities + 1e-6)]).astype(np.float32)
 
-    space: DigitSpace
+
+@dataclass
+class Scorer:
+    """`NETS` nets of one hidden layer over standardised feature rows, and the threshold above which a row is no
+    digit: standardisation, the nets' weights, their output."""
+
     mean: np.ndarray
     scale: np.ndarray
     w1: np.ndarray  # (NETS, features, HIDDEN)
@@ -124,15 +135,32 @@ class NotADigit:
         logit = (np.einsum("knh,kh->kn", hidden, self.w2) + self.b2[:, np.newaxis]).mean(axis=0)
         return 1.0 / (1.0 + np.exp(-np.clip(logit, -50, 50)))
 
-    def rejects(self, x: np.ndarray, hidden: np.ndarray, probabilities: dict[str, np.ndarray]) -> np.ndarray:
-        """True for each image of the batch that is not a digit (`probabilities` by model name, shipped pair read)."""
-        return self.score(features(x, hidden, probabilities, self.space)) > self.threshold
+
+@dataclass
+class NotADigit:
+    """The detector: the digit space, a scorer of the picture, and one of the picture and the pen's path together
+    (`strokes`; none: drawings are judged by their picture even when strokes were sent)."""
+
+    space: DigitSpace
+    picture: Scorer
+    strokes: Scorer | None = None
+
+    def rejects(self, x: np.ndarray, hidden: np.ndarray, probabilities: dict[str, np.ndarray],
+                trajectories: np.ndarray | None = None, stroke_probabilities: np.ndarray | None = None) -> np.ndarray:
+        """True for each image of the batch that is not a digit (`probabilities` by model name, shipped pair read);
+        with every row's trajectory and the strokes net's reading of it, judged by the picture and path together."""
+        rows = features(x, hidden, probabilities, self.space)
+        if self.strokes is None or trajectories is None or stroke_probabilities is None:
+            return self.picture.score(rows) > self.picture.threshold
+        return self.strokes.score(with_strokes(rows, trajectories, stroke_probabilities)) > self.strokes.threshold
 
     def save(self, path: Path) -> None:
         """As .npz of float32 arrays (no pickles), with fixed zip entry times: the same weights, the same bytes,
         so the checksum in models/card.json names the weights."""
         arrays = {f"space_{f.name}": getattr(self.space, f.name) for f in fields(DigitSpace)}
-        arrays |= {f.name: np.asarray(getattr(self, f.name)) for f in fields(self) if f.name != "space"}
+        for part in ("picture", "strokes"):
+            if (scorer := getattr(self, part)) is not None:
+                arrays |= {f"{part}_{f.name}": np.asarray(getattr(scorer, f.name)) for f in fields(Scorer)}
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, value in sorted(arrays.items()):
                 buffer = io.BytesIO()
@@ -144,5 +172,7 @@ class NotADigit:
     def load(cls, path: Path) -> NotADigit:
         with np.load(path, allow_pickle=False) as arrays:
             space = DigitSpace(**{f.name: arrays[f"space_{f.name}"] for f in fields(DigitSpace)})
-            values = {f.name: arrays[f.name] for f in fields(cls) if f.name != "space"}
-        return cls(space, **{k: float(v) if v.ndim == 0 else v for k, v in values.items()})
+            scorers = {part: Scorer(**{f.name: float(v) if (v := arrays[f"{part}_{f.name}"]).ndim == 0 else v
+                                       for f in fields(Scorer)})
+                       for part in ("picture", "strokes") if f"{part}_mean" in arrays.files}
+        return cls(space, **scorers)

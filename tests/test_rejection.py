@@ -20,7 +20,10 @@ from flask.testing import FlaskClient
 
 from app.config import ROOT
 from app.offline import nondigits, pendigits
-from app.reading.rejection import REJECTION_FILE, NotADigit
+from app.offline.rejection_training import another_order
+from app.reading.model_files import load_for_serving
+from app.reading.rejection import REJECTION_FILE, NotADigit, Scorer, features, with_strokes
+from app.reading.trajectory import SIZE
 from app.web.schemas import SEVEN_DATA_URL
 
 COPIES = 3  # drawings of each held-out shape: 130 shapes, 390 drawings
@@ -120,3 +123,39 @@ def test_without_the_detector_every_drawing_is_some_digit_or_unsure(make_app, tm
     for seed in range(3):
         body = predict(client, hand_drawn("-", seed))
         assert body["reason"] in (None, "not_sure") and body["recognized"] is (body["reason"] is None)
+
+
+def test_another_order_moves_the_pen_otherwise_over_the_same_ink(pen_digits):
+    """The reordered paths the scorer of strokes learns digits from keep every point of the digit, in other order."""
+    rng = np.random.default_rng(3)
+    changed = 0
+    for digit in pen_digits[:60]:
+        moved = another_order(digit.strokes, rng)
+        assert set(p for s in moved for p in s) == set(p for s in digit.strokes for p in s)
+        changed += moved != digit.strokes
+    assert changed >= 40  # 44 of 60: restarting loops leaves a digit without one as it was
+
+
+def test_a_detector_with_a_strokes_scorer_reads_the_path_when_it_is_sent(tmp_path: Path, pen_digits):
+    """Where the file holds the scorer of picture and path (`train-rejection --with-strokes`), a drawing sent with
+    its trajectory is judged by it, one without by the picture's; both survive saving."""
+    shipped = NotADigit.load(ROOT / "models" / REJECTION_FILE)
+    rng = np.random.default_rng(0)
+    width = shipped.picture.mean.shape[0] + SIZE + 10
+    strokes = Scorer(np.zeros(width, np.float32), np.ones(width, np.float32),
+                     rng.normal(0, 0.05, (2, width, 8)).astype(np.float32), np.zeros((2, 8), np.float32),
+                     rng.normal(0, 0.5, (2, 8)).astype(np.float32), np.zeros(2, np.float32), threshold=0.5)
+    NotADigit(shipped.space, shipped.picture, strokes).save(tmp_path / REJECTION_FILE)
+    detector = NotADigit.load(tmp_path / REJECTION_FILE)
+    assert detector.strokes is not None and np.array_equal(detector.strokes.w1, strokes.w1)
+    fnn, cnn = load_for_serving(ROOT / "models")
+    digits = pendigits.held_out(pen_digits)[:40]
+    x, _ = pendigits.as_arrays(digits)
+    hidden, probabilities = cnn.hidden(x), {"fnn": fnn.predict_proba(x), "cnn": cnn.predict_proba(x)}
+    paths = pendigits.trajectories(digits)
+    path_probabilities = np.full((len(x), 10), 0.1, np.float32)
+    rows = features(x, hidden, probabilities, detector.space)
+    expected = detector.strokes.score(with_strokes(rows, paths, path_probabilities)) > 0.5
+    assert np.array_equal(detector.rejects(x, hidden, probabilities, paths, path_probabilities), expected)
+    assert np.array_equal(detector.rejects(x, hidden, probabilities),
+                          detector.picture.score(rows) > detector.picture.threshold)

@@ -58,18 +58,20 @@ class Prior:
     of one, confidently too: a candidate much wider than tall (`wide` × its height), with empty columns inside
     (parts of one digit overlap, digits side by side do not) or much shorter than the line (`short` × the ink
     height) pays `weight` per unit over; each digit earns `bonus`, which tips parts that two digits read as
-    well as one towards two, unless the digit starts where a part was cut (`Candidates.scores`). Tuned on
-    numbers composed from pendigits writers 1–10 only, all of them training writers (bench/read.py --writers train)."""
+    well as one towards two, unless the digit starts where a part was cut (`Candidates.scores`): then it pays
+    `cut` instead. Tuned on numbers composed from pendigits writers 1–10 only, all of them training writers
+    (bench/read.py --writers train); `cut` checked on cross-validation folds 1 and 3 (bench/read.py --fold)."""
 
     bonus: float
     weight: float
     wide: float
     short: float
     gap: float
+    cut: float
 
     def cost(self, width: int, height: int, gap: int, line: float) -> float:
         """
-        >>> prior = Prior(bonus=0.0, weight=2.0, wide=1.2, short=0.6, gap=1.0)
+        >>> prior = Prior(bonus=0.0, weight=2.0, wide=1.2, short=0.6, gap=1.0, cut=0.0)
         >>> prior.cost(80, 100, 0, 100.0), prior.cost(150, 100, 0, 100.0), prior.cost(10, 40, 0, 100.0)
         (0.0, 0.6, 0.4)
         >>> prior.cost(80, 100, 5, 100.0)
@@ -81,9 +83,11 @@ class Prior:
 
 # Strokes cut a digit into more, smaller pieces (a 4's bar, a 5's flag) than ink components do: their prior
 # asks more height of a digit. Ink components are cut only by `split_wide`, and a digit starting at a cut earns
-# no bonus (`Candidates.scores`): theirs can give more to each digit.
-IMAGE_PRIOR = Prior(bonus=0.3, weight=2.0, wide=1.4, short=0.6, gap=1.0)
-STROKES_PRIOR = Prior(bonus=0.25, weight=2.0, wide=1.4, short=0.8, gap=1.0)
+# no bonus (`Candidates.scores`): theirs can give more to each digit. Touching digits are one component that
+# must be cut, but they are two strokes: a stroke is cut only where someone wrote two digits without lifting the
+# pen, rarer than a wide digit in one stroke, so a digit starting inside a stroke pays `cut`.
+IMAGE_PRIOR = Prior(bonus=0.3, weight=2.0, wide=1.4, short=0.6, gap=1.0, cut=0.0)
+STROKES_PRIOR = Prior(bonus=0.25, weight=2.0, wide=1.4, short=0.8, gap=1.0, cut=0.5)
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,7 @@ class Candidates:
         but the halves of a wide 0 or 4 read as confidently as digits do, and the bonus alone would tip them
         into two (every boundary between two digits is the left edge of exactly one)."""
         logp = np.log(np.clip(self.read.distribution.max(axis=1), FLOOR, 1.0))
-        bonus = np.array([self.prior.bonus if self.cuts[start] == 0 else 0.0 for start, _ in self.spans])
+        bonus = np.array([self.prior.bonus if self.cuts[start] == 0 else -self.prior.cut for start, _ in self.spans])
         cost = [self.prior.cost(x1 - x0, y1 - y0, gap, self.line)
                 for (x0, y0, x1, y1), gap in zip(self.boxes, self.gaps, strict=True)]
         return logp + bonus - np.array(cost)

@@ -18,10 +18,11 @@ above a threshold, which was set on digits alone (app/offline/rejection_training
 most a set share of correctly read digits. Only the shipped nets are read, never the online pair: the
 detector was fitted to those exact features, and online learning must not move them under it.
 
-When the page sent the strokes, a second scorer reads the same rows with the pen's path (its trajectory vector
-and the strokes net's reading of it): a "+" is two strokes crossing where a 4's meet at a corner, an "e" starts
-in its middle, and the picture nets cannot see either. It was trained on digits drawn in every order (strokes
-reversed, loops started anywhere): which way a writer's pen went must never make a digit a non-digit.
+A detector trained with `flask train-rejection --with-strokes` holds a second scorer, which reads the same rows
+with the pen's path (its trajectory vector and the strokes net's reading of it) when the page sent strokes: a
+"+" is two strokes crossing where a 4's meet at a corner, an "e" starts in its middle, and the picture nets see
+neither. It learns digits drawn in other orders too, since which way a pen went must not make a digit a
+non-digit; it still rejected 2 pp of unseen writers' digits, so the shipped file has none (models/README.md).
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ def read(shipped: Shipped, detector: NotADigit, x: np.ndarray, paths: Sequence[n
     hidden, probabilities, answers = shipped.read(x)
     rejected = detector.rejects(x, hidden, probabilities)
     known = np.array([p is not None for p in paths or ()], dtype=bool)
-    if shipped.strokes is not None and known.any():
+    if shipped.strokes is not None and detector.strokes is not None and known.any():
         vectors = np.stack([p for p in paths if p is not None])
         rejected[known] = detector.rejects(x[known], hidden[known], {k: v[known] for k, v in probabilities.items()},
                                            vectors, shipped.strokes.predict_proba(vectors))
@@ -148,7 +148,7 @@ def main() -> None:
     symbols, images, strokes = zip(*nondigits.held_out_canvases(args.copies, args.seed), strict=True)
     symbol_x = np.stack([normalise(ink_map(image)) for image in images])
     figures["held_out_symbols"] = rejection_rates(symbols, read(shipped, detector, symbol_x)[1])
-    if shipped.strokes is not None:
+    if shipped.strokes is not None and detector.strokes is not None:  # else they are judged by the picture alone
         paths = [trajectory(s) for s in strokes]
         figures["held_out_symbols_with_strokes"] = rejection_rates(symbols, read(shipped, detector, symbol_x, paths)[1])
 

@@ -3,11 +3,12 @@
 Digits are 20,000 MNIST training images and the digits of pendigits writers 1–17, each drawn three times: on a
 random canvas as written, on another bent and redrawn by hand, and as written in the pendigits box; non-digits
 are app.offline.nondigits' training shapes. (The fonts' own digits were tried as digits too: odd typefaces
-widened what counts as a digit, and half as many held-out symbols were rejected.) The scorer of the picture and
-the path together learns each pen digit's picture twice, once with its path as drawn and once drawn in another
-order (`another_order`), since writers differ most in how they move the pen. Both thresholds are then set on
-digits the detector never saw — MNIST's last 5,000 training images and writers 18–24 (both among the nets'
-training data) — so that each rejects at most `cost` of the digits the ensemble reads right in each. Held-out
+widened what counts as a digit, and half as many held-out symbols were rejected.) With `--with-strokes`, the
+scorer of the picture and the path together learns each pen digit's picture with its path as drawn and `ORDERS`
+times drawn in another order (`another_order`), since writers differ most in how they move the pen. The
+thresholds are then set on digits the detector never saw — MNIST's last 5,000 training images and writers 18–24
+(both among the nets' training data) — so that each rejects at most `cost` of the digits the ensemble reads
+right in each. Held-out
 symbols are not looked at here at all; bench/accuracy.py and tests/test_rejection.py measure them.
 """
 

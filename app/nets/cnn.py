@@ -78,7 +78,7 @@ class CNN:
         # NumPy copies of `_online` as last set: reading the variables back cost the learner 2.7 ms per correction
         # (measured, cProfile), and every change to them goes through this class (`set_online_weights`,
         # `set_weights`); the model is trained offline (`model.fit`) before it is wrapped here
-        self._online_values: list[np.ndarray] | None = None
+        self._online_values = self._read_online()
         self._loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         # the concrete function is called directly: tf.function's per-call signature matching would cost
         # more than the forward pass itself (≈ 0.6 ms of ≈ 1 ms per call, measured)
@@ -172,9 +172,10 @@ class CNN:
     def online_weights(self) -> list[np.ndarray]:
         """The dense layers' kernels and biases, as arrays the caller must not change in place (like
         `CNNForward.online_weights`)."""
-        if self._online_values is None:
-            self._online_values = [v.numpy() for v in self._online]
         return self._online_values
+
+    def _read_online(self) -> list[np.ndarray]:
+        return [v.numpy() for v in self._online]
 
     def set_online_weights(self, weights: list[np.ndarray]) -> None:
         values = [np.asarray(w, np.float32) for w in weights]
@@ -214,7 +215,7 @@ class CNN:
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
         self.model.set_weights(weights)
-        self._online_values = None
+        self._online_values = self._read_online()
 
     def save(self, path: Path) -> None:
         """Keras weights file (HDF5) of the weights alone: the architecture lives in code, and a

@@ -18,8 +18,10 @@ def test_rehearsal_picks_the_digits_whose_loss_rose_since_shipping(mnist_dir):
     online.params["b2"][3] -= 6.0  # a harmful online step: the net now shies away from reading 3s
     rehearsal = Rehearsal(x, y, {"fnn_online": shipped}, candidates=512, batch=32, seed=1)
 
-    _, picked = rehearsal.pick("fnn_online", online.online_weights())
+    weights = online.online_weights()
+    _, picked = rehearsal.pick("fnn_online", weights, rehearsal.window("fnn_online", weights, turn=0))
 
     assert np.mean(picked == 3) >= 0.9  # 3s are ~10 % of a random draw
-    _, untouched = rehearsal.pick("fnn_online", shipped.online_weights())
+    weights = shipped.online_weights()
+    _, untouched = rehearsal.pick("fnn_online", weights, rehearsal.window("fnn_online", weights, turn=0))
     assert np.mean(untouched == 3) < 0.5  # nothing drifted: no class stands out

@@ -62,8 +62,14 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def head_proba(features: np.ndarray, online: Sequence[np.ndarray]) -> np.ndarray:
     """Class probabilities from the frozen features under the dense layers `online` (kernel, bias, kernel,
     bias): what an online step changes, and what a web worker serves from the weights it follows."""
-    dense, dense_bias, out, out_bias = online
-    return softmax(np.maximum(features @ dense + dense_bias, 0.0) @ out + out_bias)
+    return proba_from_first(features @ online[0], online[1:])
+
+
+def proba_from_first(first: np.ndarray, rest: Sequence[np.ndarray]) -> np.ndarray:
+    """`head_proba` from the first dense layer's sums F·W1 and the rest of the layers (bias, kernel, bias):
+    the learner carries those sums from version to version, the largest product being paid once."""
+    dense_bias, out, out_bias = rest
+    return softmax(np.maximum(first + dense_bias, 0.0) @ out + out_bias)
 
 
 class CNNForward:

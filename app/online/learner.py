@@ -23,7 +23,7 @@ import numpy as np
 from app.nets.fnn import cross_entropy
 from app.online.probe import Probe, first_layer
 from app.online.reference import ReferenceDigits
-from app.online.rehearsal import Rehearsal
+from app.online.rehearsal import Rehearsal, Window
 from app.online.steps import Direction, Step
 from app.online.versions import BASELINE, Conflict, Manifest, VersionStore
 from app.reading.ensemble import ONLINE, SHIPPED, Ensemble, decide
@@ -60,22 +60,24 @@ class Reading:
 
 @dataclass(frozen=True)
 class Standing:
-    """How one online net stands on the canary at the current version: its reading, and the canary's first-layer
-    sums F·W1, from which `Probe` reads any step taken next."""
+    """How one online net stands at the current version: its canary reading, the canary's first-layer sums F·W1
+    (from which `Probe` reads any step taken next), and the rehearsal candidates its next replay batch comes from."""
 
     reading: Reading
     first: np.ndarray
+    window: Window
 
 
 @dataclass(frozen=True)
 class Attempt:
     """What `_step` did to each net: its canary reading, the guard's objections (none: accepted), the step as it
-    is stored, and where the step takes the canary's first-layer sums."""
+    is stored, and where the step takes the canary's first-layer sums and the rehearsal window."""
 
     readings: dict[str, Reading]
     objections: dict[str, list[str]]
     steps: dict[str, Step]
     firsts: dict[str, np.ndarray]
+    windows: dict[str, Window]
 
 
 @dataclass
@@ -235,10 +237,12 @@ class OnlineLearner:
 
     def _standing(self) -> dict[str, Standing]:
         """The online pair on the canary, computed afresh."""
-        online = {name: self.ensemble.models[name] for name in ONLINE}
-        readings = self._canary(online)
-        return {name: Standing(readings[name], first_layer(self._canary_features[name], model.online_weights()[0]))
-                for name, model in online.items()}
+        assert self.rehearsal is not None
+        online = {name: self.ensemble.models[name].online_weights() for name in ONLINE}
+        readings = self._canary({name: self.ensemble.models[name] for name in ONLINE})
+        return {name: Standing(readings[name], first_layer(self._canary_features[name], weights[0]),
+                               self.rehearsal.window(name, weights, turn=self.version))
+                for name, weights in online.items()}
 
     def _learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
         for attempt in range(_PUBLISH_ATTEMPTS):
@@ -254,7 +258,8 @@ class OnlineLearner:
                 self._restore(before)
                 reasons = "; ".join(why for whys in refused.values() for why in whys)
                 return Outcome(QUARANTINED, f"quarantined: {reasons}", self.version, canary)
-            standing = {name: Standing(canary[name], attempted.firsts[name]) for name in ONLINE}
+            standing = {name: Standing(canary[name], attempted.firsts[name], attempted.windows[name])
+                        for name in ONLINE}
             for name in refused:  # keep the other net's step: one net may learn what the other cannot
                 online[name].set_online_weights(before[name])
                 canary[name], standing[name] = current[name].reading, current[name]
@@ -297,7 +302,7 @@ class OnlineLearner:
         drawing, canary = {}, {}
         for name, model in models.items():
             seen = model.frozen_features(np.concatenate([digit[np.newaxis], views]))
-            replay_features, replay_y = self.rehearsal.pick(name, start[name])
+            replay_features, replay_y = self.rehearsal.pick(name, start[name], current[name].window)
             direction = Direction.of(model.gradient_from_features(np.concatenate([seen[1:], replay_features]),
                                                                   np.concatenate([labels, replay_y])))
             drawing[name] = Probe.of(seen[:1], start[name], direction)
@@ -344,10 +349,13 @@ class OnlineLearner:
                     break
                 move(names, 1.0)
                 readings.update(base)
+        windows = {}
         for name, model in models.items():
-            model.set_online_weights(taken[name].apply(start[name]))
+            moved = taken[name].apply(start[name])
+            model.set_online_weights(moved)
+            windows[name] = self.rehearsal.advance(name, current[name].window, taken[name], moved)
         return Attempt(readings, {name: why for name, why in objections.items() if why}, taken,
-                       {name: canary[name].moved_first(taken[name]) for name in ONLINE})
+                       {name: canary[name].moved_first(taken[name]) for name in ONLINE}, windows)
 
     def _whole(self) -> dict[str, bytes]:
         """Every weight of the online pair, for a version stored as a snapshot."""

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.nets.cnn_forward import softmax
+from app.nets.cnn_forward import proba_from_first
 from app.online.steps import Direction, Step, left_product
 
 
@@ -63,5 +63,11 @@ class Probe:
 
     def proba(self, step: Step) -> np.ndarray:
         """Class probabilities of the digits under start + `step`, `step` being a length along the direction."""
-        bias, kernel, out_bias = Step(step.coefficients[1:], step.codes[1:]).apply(self.start[1:])
-        return softmax(np.maximum(self.moved_first(step) + bias, 0.0) @ kernel + out_bias)
+        rest = Step(step.coefficients[1:], step.codes[1:]).apply(self.start[1:])
+        return proba_from_first(self.moved_first(step), rest)
+
+
+def carried_first(features: np.ndarray, first: np.ndarray, step: Step) -> np.ndarray:
+    """F·W1 after `step` from F·W1 before it, for digits no `Probe` was made for (the rehearsal's candidates): the
+    step's codes through their factors, a fifth of the product with the moved kernel for the CNN."""
+    return first + left_product(features.reshape(len(features), -1), step.codes[0]) * step.coefficients[0]

@@ -47,7 +47,7 @@ def measure(corrections: int) -> dict[str, object]:
     with app.app_context():
         state = runtime()
         queue = learning_queue(settings(), state.samples.storage, state.samples, state.index, state.learner.reference)
-        queue.learner.floor, queue.learner.rehearsal  # noqa: B018 (prepared once at start, as the process does)
+        queue.learner.prepare()  # once at start, as the learner process does
         spent = []
         started = time.perf_counter()
         while True:

@@ -1,6 +1,6 @@
 """How fast is a prediction, and what does serving cost? Floor, in-process, and a served stack on loopback.
 
-    .venv/bin/python bench/predict.py [--requests 400] [--concurrency 8] [--workers 2] [--corrections 100]
+    .venv/bin/python bench/predict.py [--requests 2000] [--concurrency 8] [--workers 2] [--corrections 100]
     .venv/bin/python bench/predict.py --compare ../wt-before --json build/predict.json
 
 - floor: decode + normalise the PNG and the four forward passes, nothing else;
@@ -10,7 +10,9 @@
   serve in NumPy) and the learner process (`flask --app app learn`), both DIGITDRAW_LEARNER=process —
   on 127.0.0.1, with a data directory of its own:
   - start: spawn → the first 200 from /api/health;
-  - predict one request at a time, idle, then while two clients stream corrections (POST /api/correct);
+  - predict one request at a time, idle, then while two clients stream corrections (POST /api/correct),
+    `--requests` each: a p99 of 2,000 is their 20th slowest, where one of 400 (their 4th slowest) swung the
+    loaded p99 / idle p50 ratio between 2.75 and 3.59 over 11 runs of the same code;
   - PSS and RSS (/proc/<pid>/smaps_rollup) of each worker (the gunicorn master's children), the master
     and the learner, after warm-up and again after the correction stream;
   - throughput with `--concurrency` connections (wrk when it is installed — `apt-get install wrk` —
@@ -429,7 +431,7 @@ def table(report: dict[str, object]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--wrk-seconds", type=int, default=10)

@@ -11,11 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.config import ROOT
 from app.offline import pendigits
 from app.online.versions import VersionStore
+from app.reading.ensemble import ONLINE
 from app.reading.imaging import ink_map, normalise, open_image
 from app.runtime import runtime
 from app.samples.storage import LocalStorage
@@ -144,3 +146,20 @@ def test_a_step_published_before_a_crash_is_not_taken_again(make_app, tmp_path, 
         queue.settle()
         assert len(queue.learner.versions.read().versions) == 1  # no second step
         assert state.index.get(sample_id)["status"] == "learned" and state.index.pending() == []
+
+
+def test_preparing_the_learner_at_start_changes_no_weight_and_writes_no_version(make_app, tmp_path):
+    app = make_app(DATA_DIR=tmp_path / "var", LEARNING=True, LEARNER="process")
+    with app.app_context():
+        from app.config import settings
+        from app.runtime import learning_queue, reference_digits
+
+        state = runtime()
+        learner = learning_queue(settings(), state.samples.storage, state.samples, state.index,
+                                 reference_digits(settings())[0]).learner
+        held = {name: [w.copy() for w in learner.ensemble.models[name].online_weights()] for name in ONLINE}
+        learner.prepare()  # takes one trial step to trace TensorFlow's functions, and undoes it
+        assert learner.version == 0 and learner.versions.read().latest == 0
+        for name, weights in held.items():
+            now = learner.ensemble.models[name].online_weights()
+            assert all(np.array_equal(a, b) for a, b in zip(now, weights, strict=True))

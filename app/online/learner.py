@@ -235,6 +235,19 @@ class OnlineLearner:
                 log.warning("learning step not saved", extra={"error": repr(error)})
                 return Outcome(NOT_LEARNED, "model storage is unavailable; the sample is kept", self.version)
 
+    def prepare(self) -> None:
+        """Pay at start what the first correction would: the guard's floor, the rehearsal ranking (the replay
+        digits' features), the current version's standing, and TensorFlow's tracing of the step (one step taken on
+        a canary digit, then undone). The learner process calls it before it takes the first sample, so that a
+        correction made just after a deploy is decided within its wait, not seconds later."""
+        if self.reference is None:
+            return
+        with self._lock:
+            current = self._current = self._current or self._standing()
+            before = {name: self.ensemble.models[name].online_weights() for name in ONLINE}
+            self._step(self.reference.canary_x[0], int(self.reference.canary_y[0]), before, current)
+            self._restore(before)
+
     def _standing(self) -> dict[str, Standing]:
         """The online pair on the canary, computed afresh."""
         assert self.rehearsal is not None

@@ -130,6 +130,7 @@ class LearningQueue:
                 except (StorageError, OSError) as error:  # storage down at start: wait for it, don't die
                     log.warning("learner waiting for storage", extra={"error": type(error).__name__})
                     stop.wait(RETRY_SECONDS)
+            self.learner.prepare()
             log.info("learner started", extra={"version": self.learner.version})
             try:
                 self._loop(stop, max_idle)

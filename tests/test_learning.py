@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 from app.offline import mnist, pendigits
 from app.offline.export import load_extra
+from app.online.versions import VersionStore
 from app.reading.ensemble import ONLINE
 from app.reading.imaging import preprocess
 from app.runtime import runtime
@@ -109,16 +111,26 @@ def test_the_guard_quarantines_a_harmful_step_and_keeps_the_sample(make_app, tmp
     assert meta["status"] == "quarantined" and meta["label"] == (label + 1) % 10
 
 
-def test_a_failed_learning_step_never_loses_the_sample(learning_app, tmp_path, drawings):
+def test_a_version_that_cannot_be_written_loses_no_sample_and_is_learned_once_it_can(make_app, tmp_path, drawings):
     blocked = tmp_path / "var" / "models"
     blocked.parent.mkdir(parents=True, exist_ok=True)
     blocked.write_text("a file where the version folder should be: every weight write fails")
+    app = make_app(DATA_DIR=tmp_path / "var", LEARN_WAIT_SECONDS=1, **LEARNING)
     label, url = drawings[2]
-    body = learning_app.test_client().post("/api/correct", json={"image": url, "label": label}).get_json()
-    assert body["stored"] is True and body["learned"] is False and "storage" in body["reason"]
+    body = app.test_client().post("/api/correct", json={"image": url, "label": label}).get_json()
+    assert body["stored"] is True and body["learned"] is False and body["status"] == "queued"
     (meta,) = _samples(tmp_path)
-    assert meta["label"] == label and meta["status"] == "not_learned"
-    assert learning_app.test_client().get("/api/health").get_json()["model_version"]["fnn_online"] == 0
+    assert meta["label"] == label and meta["status"] == "pending"  # not given up on: learned once storage works
+    assert VersionStore(LocalStorage(tmp_path / "var"), keep=50).read().current == 0
+
+    blocked.unlink()
+    deadline = time.monotonic() + 60
+    while _samples(tmp_path)[0]["status"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (meta,) = _samples(tmp_path)
+    assert meta["status"] == "learned" and meta["learned_version"] == 1
+    assert [v["sample_id"] for v in VersionStore(LocalStorage(tmp_path / "var"), keep=50).read().versions] == [
+        meta["id"]]  # learned once, though every attempt before failed
 
 
 def test_another_worker_starts_on_the_current_version(learning_app, make_app, tmp_path, drawings):

@@ -141,7 +141,7 @@ def test_a_step_published_before_a_crash_is_not_taken_again(make_app, tmp_path, 
                                reference_digits(settings())[0])
         row = state.index.pending()[0]
         digit = normalise(ink_map(open_image(state.samples.storage.get(row["png_key"]))))
-        queue.learner.learn(digit, label, {"sample_id": sample_id, "label": label, "public": False})  # then: crash
+        queue.learner.learn(digit, label, {"sample_id": sample_id, "label": label, "public": False}).result()  # crash
         assert queue.learn_next() is True
         queue.settle()
         assert len(queue.learner.versions.read().versions) == 1  # no second step

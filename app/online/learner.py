@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -22,10 +23,11 @@ import numpy as np
 
 from app.nets.fnn import cross_entropy
 from app.online.probe import Probe, first_layer
+from app.online.publisher import Publisher
 from app.online.reference import ReferenceDigits
 from app.online.rehearsal import Rehearsal, Window
 from app.online.steps import Direction, Step
-from app.online.versions import BASELINE, Conflict, Manifest, VersionStore
+from app.online.versions import BASELINE, Manifest, VersionStore
 from app.reading.ensemble import ONLINE, SHIPPED, Ensemble, decide
 from app.reading.imaging import variants
 from app.samples.storage import StorageError
@@ -39,7 +41,6 @@ log = logging.getLogger(__name__)
 # which accuracy on 1,000 digits alone does not see (a step that flips no canary digit still moves margins).
 LOSS_LIMITS = {"fnn_online": (0.05, 0.03), "cnn_online": (0.02, 0.015)}
 _REFRESH_SECONDS = 1.0
-_PUBLISH_ATTEMPTS = 5
 STEP_MULTIPLES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 _REFINEMENTS = 4  # halvings of the last doubling: the step found is within 2^(1/16) ≈ 4.4 % of the shortest
 # The canary's first-layer sums are carried from version to version by `Probe` (float32 additions); every this many
@@ -92,6 +93,21 @@ class Outcome:
         return self.status == LEARNED
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What the learner made of a sample, and the version write it depends on (None: none): the outcome holds once
+    that write has succeeded (`result`), which the publisher allows only if every write before it did."""
+
+    outcome: Outcome
+    written: Future[Manifest] | None = None
+
+    def result(self) -> Outcome:
+        """The outcome, once its version is in storage; raises what the write met (the sample stays pending)."""
+        if self.written is not None:
+            self.written.result()
+        return self.outcome
+
+
 class OnlineLearner:
     """Owns the online pair of one worker and keeps it in step with the shared version store."""
 
@@ -118,7 +134,9 @@ class OnlineLearner:
         self._shipped = {name: ensemble.models[name.removesuffix("_online")] for name in ONLINE}
         self._replay_batch, self._seed = replay_batch, seed
         self._current: dict[str, Standing] | None = None  # the online pair on the canary, kept per version
-        self.manifest = Manifest(BASELINE, BASELINE, [], None)  # as last read: at most a second old (`listing`)
+        self.manifest = Manifest(BASELINE, BASELINE, [], None)  # as last read or written (`listing`: ≤ 1 s old)
+        self._head = self.manifest  # the manifest with the versions drafted and not yet written, which steps build on
+        self._publisher = Publisher(versions)
 
     # Computed when first needed, not at start: a web process follows versions and never learns, and
     # preparing the canary and the replay ranking cost it seconds of start-up (measured: 5.9 s of 9.1 s).
@@ -173,6 +191,7 @@ class OnlineLearner:
 
     def _adopt(self, manifest: Manifest) -> None:
         """Make this worker's online pair the manifest's current version."""
+        self._head = manifest
         if manifest.current == self.version:
             self.manifest = manifest
             return
@@ -186,10 +205,23 @@ class OnlineLearner:
         log.info("adopted online version", extra={"version": manifest.current})
 
     def sync(self) -> Manifest:
+        """Adopt the version storage says is current, and write on from it: only with no draft being written."""
         manifest = self.versions.read()
         self._adopt(manifest)
+        self._publisher.restart(manifest)
         self._checked_at = time.monotonic()
         return manifest
+
+    def resume(self) -> bool:
+        """After a version failed to be written: wait for the writes still queued (refused, being drafted on top of
+        it), then start again from what storage holds, so that their samples are learned again on top of that.
+        False, doing nothing, while writes succeed; raises StorageError while storage cannot be read."""
+        if not self._publisher.failed:
+            return False
+        with self._lock:
+            self._publisher.drain()
+            self.sync()
+            return True
 
     def refresh(self, *, now: bool = False) -> None:
         """Adopt the current version if the last check is a second old (`now`: at once, e.g. when the learner has
@@ -221,19 +253,16 @@ class OnlineLearner:
             except Exception:  # keep following whatever one check met; the next one tries again
                 log.exception("could not adopt the current online version")
 
-    def learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
+    def learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Decision:
         """One gradient step on both online nets from one labelled drawing; kept only if the guard allows.
 
-        Any storage failure leaves the worker on its last published version: nothing half-applied.
+        The new version is written in the background (`app.online.publisher`) while the next step is computed;
+        should its write fail, the decision raises and `resume` starts the nets again from storage.
         """
         if self.off_reason is not None:
-            return Outcome(NOT_LEARNED, self.off_reason, self.version)
+            return Decision(Outcome(NOT_LEARNED, self.off_reason, self.version))
         with self._lock:
-            try:
-                return self._learn(digit, label, record)
-            except (StorageError, OSError) as error:
-                log.warning("learning step not saved", extra={"error": repr(error)})
-                return Outcome(NOT_LEARNED, "model storage is unavailable; the sample is kept", self.version)
+            return self._learn(digit, label, record)
 
     def prepare(self) -> None:
         """Pay at start what the first correction would: the guard's floor, the rehearsal ranking (the replay
@@ -257,43 +286,40 @@ class OnlineLearner:
                                self.rehearsal.window(name, weights, turn=self.version))
                 for name, weights in online.items()}
 
-    def _learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Outcome:
-        for attempt in range(_PUBLISH_ATTEMPTS):
-            # the one learner wrote the manifest it holds; a rollback made meanwhile fails its conditional put
-            # (Conflict), and the next attempt reads the manifest again: no storage read per correction
-            manifest = self.manifest if attempt == 0 else self.sync()
-            online = {name: self.ensemble.models[name] for name in ONLINE}
-            current = self._current = self._current or self._standing()
-            before = {name: model.online_weights() for name, model in online.items()}
-            attempted = self._step(digit, label, before, current)
-            canary, refused = attempted.readings, attempted.objections
-            if len(refused) == len(ONLINE):
-                self._restore(before)
-                reasons = "; ".join(why for whys in refused.values() for why in whys)
-                return Outcome(QUARANTINED, f"quarantined: {reasons}", self.version, canary)
-            standing = {name: Standing(canary[name], attempted.firsts[name], attempted.windows[name])
-                        for name in ONLINE}
-            for name in refused:  # keep the other net's step: one net may learn what the other cannot
-                online[name].set_online_weights(before[name])
-                canary[name], standing[name] = current[name].reading, current[name]
-            kept = {name.removesuffix("_online"): attempted.steps[name] for name in ONLINE if name not in refused}
-            readings = {name: reading.as_dict() for name, reading in canary.items()}
-            try:
-                published = self.versions.publish(manifest, kept, self._whole, {**record, "canary": readings})
-            except Conflict:
-                self._restore(before)  # someone else advanced: start again from their version
-                continue
-            except BaseException:
-                self._restore(before)
-                raise
-            for name in ONLINE:
-                self.ensemble.versions[name] = published.current
-            self.manifest = published
-            self._current = None if published.current % REBASE_EVERY == 0 else standing
-            reason = "learned" + "".join(f"; {name} kept its weights: {'; '.join(why)}"
-                                         for name, why in refused.items())
-            return Outcome(LEARNED, reason, published.current, canary)
-        return Outcome(NOT_LEARNED, "busy: too many concurrent updates", self.version)
+    def _learn(self, digit: np.ndarray, label: int, record: dict[str, Any]) -> Decision:
+        online = {name: self.ensemble.models[name] for name in ONLINE}
+        current = self._current = self._current or self._standing()
+        before = {name: model.online_weights() for name, model in online.items()}
+        attempted = self._step(digit, label, before, current)
+        canary, refused = attempted.readings, attempted.objections
+        if len(refused) == len(ONLINE):
+            self._restore(before)
+            reasons = "; ".join(why for whys in refused.values() for why in whys)
+            # judged on top of the versions still being written: it holds only once they are in storage
+            return Decision(Outcome(QUARANTINED, f"quarantined: {reasons}", self.version, canary), self._publisher.last)
+        standing = {name: Standing(canary[name], attempted.firsts[name], attempted.windows[name])
+                    for name in ONLINE}
+        for name in refused:  # keep the other net's step: one net may learn what the other cannot
+            online[name].set_online_weights(before[name])
+            canary[name], standing[name] = current[name].reading, current[name]
+        kept = {name.removesuffix("_online"): attempted.steps[name] for name in ONLINE if name not in refused}
+        readings = {name: reading.as_dict() for name, reading in canary.items()}
+        draft = self.versions.draft(self._head, kept, self._whole, {**record, "canary": readings})
+        self._head = draft.manifest
+        for name in ONLINE:
+            self.ensemble.versions[name] = draft.manifest.current
+        self._current = None if draft.manifest.current % REBASE_EVERY == 0 else standing
+        written = self._publisher.submit(draft)
+        written.add_done_callback(self._written)
+        reason = "learned" + "".join(f"; {name} kept its weights: {'; '.join(why)}" for name, why in refused.items())
+        return Decision(Outcome(LEARNED, reason, draft.manifest.current, canary), written)
+
+    def _written(self, written: Future[Manifest]) -> None:
+        """A version is in storage (the publisher's thread, in order): it is what `listing` shows from now on."""
+        if written.exception() is None:
+            self.manifest = written.result()
+        else:
+            log.warning("learning step not saved; its sample stays pending", extra={"error": repr(written.exception())})
 
     def _step(self, digit: np.ndarray, label: int, start: dict[str, list[np.ndarray]],
               current: dict[str, Standing]) -> Attempt:

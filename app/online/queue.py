@@ -10,7 +10,10 @@ rewrites the sample's status. One writer gives one order of updates by construct
 
 A sample is never learned twice: after a crash between publishing a version and rewriting the
 sample's status, the version's record names the sample, so the restarted learner marks it learned
-without stepping again. After a `kill -9` it resumes at the oldest pending sample.
+without stepping again. After a `kill -9` it resumes at the oldest pending sample. A sample's status
+is written only once its version is in storage; the versions themselves are written in the
+background while the next sample is stepped on (`app.online.publisher`), and when one fails to be
+written, it and the samples stepped on top of it stay pending and are learned again, in order.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.online.learner import OnlineLearner, Outcome
+from app.online import publisher
+from app.online.learner import Decision, OnlineLearner, Outcome
 from app.reading.imaging import DrawingError, ink_map, normalise, open_image
 from app.samples.index import SampleIndex
-from app.samples.storage import NotFound, StorageError
+from app.samples.storage import NotFound, StorageError, StorageUnavailable
 from app.samples.store import LEARNED, NOT_LEARNED, PENDING, SampleStore
 
 log = logging.getLogger(__name__)
@@ -50,19 +54,25 @@ class LearningQueue:
         self.index = index
         self.wake = threading.Event()  # set by a correction in this process, so a thread learner starts at once
         # Storage round trips overlap the steps: the next samples' files are read, and a decided sample's status
-        # written, on these threads while the learner computes (on S3 each is a request of tens of milliseconds)
-        self._io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="learner-io")
+        # written once its version is, on these threads while the learner computes (on S3 each is a request of tens
+        # of milliseconds); a status waits on its version's write, so there is a thread for each version queued
+        self._io = ThreadPoolExecutor(max_workers=READ_AHEAD + publisher.DEPTH, thread_name_prefix="learner-io")
         self._reading: dict[str, Future[tuple[dict[str, Any], bytes]]] = {}
         self._writing: dict[str, Future[Any]] = {}
 
     def learn_next(self) -> bool:
         """Learn from the oldest pending sample; False when there is none (or it cannot be read yet).
 
-        The sample's new status is written in the background (`settle` waits for it); until then it is
-        skipped here. Should the write fail, or the process die first, the sample is found pending again
-        and its step in the manifest (`_already_learned`): it is marked, never stepped on twice.
+        The sample's new status is written in the background once its version is (`settle` waits for both);
+        until then it is skipped here. Should the status write fail, or the process die first, the sample is
+        found pending again and its step in the manifest (`_already_learned`): it is marked, never stepped on
+        twice. Should its version's write fail, the learner starts again from storage and this raises
+        StorageUnavailable, so that the loop waits before it learns the sample again.
         """
         self._reap()
+        if self.learner.resume():
+            self.settle()
+            raise StorageUnavailable("a version could not be written; its samples stay pending")
         found = [row for row in self.index.pending(limit=len(self._writing) + READ_AHEAD + 1)
                  if row["id"] not in self._writing][:READ_AHEAD + 1]
         self._reading = {row["id"]: self._reading.get(row["id"]) or self._io.submit(self._read, row) for row in found}
@@ -74,11 +84,16 @@ class LearningQueue:
         except NotFound:  # spooled on a web host while S3 was down, or deleted: not in storage yet
             log.info("pending sample not in storage yet", extra={"sample_id": row["id"]})
             return False
-        outcome = self._already_learned(row["id"]) or self._learn(meta, png)
+        decision = self._already_learned(row["id"]) or self._learn(meta, png)
+        self._writing[row["id"]] = self._io.submit(self._mark, meta, decision)
+        return True
+
+    def _mark(self, meta: dict[str, Any], decision: Decision) -> None:
+        """Write the sample's new status once its decision holds (its version is in storage)."""
+        outcome = decision.result()
         meta.update(status=outcome.status, reason=outcome.reason,
                     learned_version=outcome.version if outcome.learned else None)
-        self._writing[row["id"]] = self._io.submit(self.samples.write_meta, meta)
-        return True
+        self.samples.write_meta(meta)
 
     def settle(self) -> None:
         """Wait until every decided sample's status is written (or has failed, to be found again)."""
@@ -94,23 +109,24 @@ class LearningQueue:
             if written.done():
                 del self._writing[sample_id]
                 if written.exception() is not None:
-                    log.warning("sample status not written; it will be marked again",
+                    log.warning("sample not marked; it stays pending, to be learned or marked again",
                                 extra={"sample_id": sample_id, "error": type(written.exception()).__name__})
 
-    def _already_learned(self, sample_id: str) -> Outcome | None:
+    def _already_learned(self, sample_id: str) -> Decision | None:
         """The outcome of a step published before a crash kept the sample's status from being rewritten (the
         manifest as this learner last read or wrote it: it is the only writer of versions)."""
         record = next((r for r in reversed(self.learner.manifest.versions) if r.get("sample_id") == sample_id), None)
         if record is None:
             return None
         log.warning("sample was learned before a restart; not learning it twice", extra={"sample_id": sample_id})
-        return Outcome(LEARNED, "learned", record["version"])
+        return Decision(Outcome(LEARNED, "learned", record["version"]))
 
-    def _learn(self, meta: dict, png: bytes) -> Outcome:
+    def _learn(self, meta: dict, png: bytes) -> Decision:
         try:
             digit = normalise(ink_map(open_image(png)))
         except DrawingError as error:  # stored drawings were read once already; a damaged one is not retried
-            return Outcome(NOT_LEARNED, f"the stored drawing cannot be read: {error.message}", self.learner.version)
+            return Decision(Outcome(NOT_LEARNED, f"the stored drawing cannot be read: {error.message}",
+                                    self.learner.version))
         record = {"sample_id": meta["id"], "label": meta["label"], "public": bool(meta.get("consent"))}
         return self.learner.learn(digit, meta["label"], record)
 

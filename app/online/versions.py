@@ -91,6 +91,17 @@ class Manifest:
         return found[::-1]
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A version computed but not yet in storage: the manifest that will point at it, its record, its files by
+    key, and the older records it drops."""
+
+    manifest: Manifest
+    record: dict[str, Any]
+    files: dict[str, bytes]
+    dropped: list[dict[str, Any]]
+
+
 def _key(folder: str, name: str) -> str:
     return f"{PREFIX}{folder}/{name}"
 
@@ -136,19 +147,20 @@ class VersionStore:
     def _steps(self, record: Mapping[str, Any]) -> dict[str, Step]:
         return steps.from_bytes(self.storage.get(_key(record["folder"], STEP_FILE)))
 
-    def _swap(self, old: Manifest, new: Manifest) -> Manifest:
+    def _swap(self, match: str | None, new: Manifest) -> Manifest:
+        """Point the manifest at `new` if it still has the tag `match` (None: if there is none yet)."""
         body = json.dumps({"current": new.current, "latest": new.latest, "versions": new.versions}).encode()
         try:
-            new.tag = self.storage.put_if(MANIFEST, body, match=old.tag, content_type="application/json")
+            tag = self.storage.put_if(MANIFEST, body, match=match, content_type="application/json")
         except PreconditionFailed:
             raise Conflict from None
-        return new
+        return Manifest(new.current, new.latest, new.versions, tag)
 
-    def publish(self, old: Manifest, taken: Mapping[str, Step], whole: Callable[[], dict[str, bytes]],
-                record: dict[str, Any]) -> Manifest:
-        """Write a new version, the current one moved by `taken` (nets without one keep their weights), then
-        point the manifest at it (fails with Conflict if stale). `whole()` gives every net's weights as
-        bytes, asked for only when this version is due to be a snapshot."""
+    def draft(self, old: Manifest, taken: Mapping[str, Step], whole: Callable[[], dict[str, bytes]],
+              record: dict[str, Any]) -> Draft:
+        """A new version, the current one moved by `taken` (nets without one keep their weights), ready to be
+        written: nothing touches storage yet, so the learner can step on from it while `write` runs. `whole()`
+        gives every net's weights as bytes, asked for only when this version is due to be a snapshot."""
         version = old.latest + 1
         parent = old.record(old.current)
         depth = 1 if parent is None else parent.get("depth", 0) + 1  # steps since the last snapshot
@@ -156,22 +168,28 @@ class VersionStore:
         folder = f"{version:08d}-{secrets.token_hex(4)}"
         if depth >= self.snapshot_every:
             kind, depth = SNAPSHOT, 0
-            for name, data in whole().items():
-                self.storage.put(_key(folder, f"{name}.npz"), data)
+            files = {_key(folder, f"{name}.npz"): data for name, data in whole().items()}
         else:
             kind = STEP
-            self.storage.put(_key(folder, STEP_FILE), steps.to_bytes(taken))
+            files = {_key(folder, STEP_FILE): steps.to_bytes(taken)}
         record = {"version": version, "parent": old.current, "folder": folder, "kind": kind, "depth": depth,
                   **record}
         kept = self._kept([*old.versions, record])
+        dropped = [r for r in old.versions if r not in kept]
+        return Draft(Manifest(version, version, kept, None), record, files, dropped)
+
+    def write(self, draft: Draft, match: str | None) -> Manifest:
+        """Write a draft's files, then point the manifest at it if the manifest still has the tag `match` (else
+        Conflict, and its files are removed); then delete the files of the versions it no longer keeps."""
+        for key, data in draft.files.items():
+            self.storage.put(key, data)
         try:
-            new = self._swap(old, Manifest(version, version, kept, None))
+            new = self._swap(match, draft.manifest)
         except Conflict:
-            self._delete(record)
+            self._delete(draft.record)
             raise
-        for dropped in old.versions:
-            if new.record(dropped["version"]) is None:
-                self._delete(dropped)
+        for dropped in draft.dropped:
+            self._delete(dropped)
         return new
 
     def _kept(self, versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -189,4 +207,4 @@ class VersionStore:
         """Make a kept version (or the baseline) current again."""
         if version != BASELINE and old.record(version) is None:
             raise KeyError(version)
-        return self._swap(old, Manifest(version, old.latest, old.versions, None))
+        return self._swap(old.tag, Manifest(version, old.latest, old.versions, None))

@@ -273,9 +273,9 @@ def health(version: int) -> dict:
          "Saved; the learning nets did not change: quarantined: fnn_online canary loss would jump.", ()),
         (correction("spooled", True, "learned"),
          "Saved on this server; it will reach storage soon. The learning nets updated (version 5).", ONLINE),
-        (correction("spooled", False, "busy: too many concurrent updates"),
+        (correction("spooled", False, "learning is off on this server"),
          "Saved on this server; it will reach storage soon. The learning nets did not change: "
-         "busy: too many concurrent updates.", ()),
+         "learning is off on this server.", ()),
         (queued(), "Saved — the learning nets will learn it in a moment.", ()),
         (queued("spooled"),
          "Saved on this server; it will reach storage soon. The learning nets will learn it in a moment.", ()),

@@ -11,7 +11,8 @@ from app.samples.storage import LocalStorage
 
 def test_drafts_are_written_in_order_each_on_the_manifest_the_last_one_left(tmp_path):
     versions = VersionStore(LocalStorage(tmp_path), keep=10)
-    publisher = Publisher(versions)
+    told = []
+    publisher = Publisher(versions, told.append)
     head = versions.read()
     publisher.restart(head)
     written = []
@@ -20,6 +21,7 @@ def test_drafts_are_written_in_order_each_on_the_manifest_the_last_one_left(tmp_
         written.append(publisher.submit(draft))
         head = draft.manifest
     assert [future.result().current for future in written] == [1, 2, 3]
+    assert [manifest.current for manifest in told] == [1, 2, 3]  # told in order, on the publisher thread
     stored = versions.read()
     assert stored.current == 3 and [v["sample_id"] for v in stored.versions] == ["a", "b", "c"]
 
@@ -27,7 +29,8 @@ def test_drafts_are_written_in_order_each_on_the_manifest_the_last_one_left(tmp_
 def test_after_a_failed_write_the_drafts_on_top_of_it_are_refused_until_a_restart(tmp_path):
     storage = LocalStorage(tmp_path)
     versions = VersionStore(storage, keep=10)
-    publisher = Publisher(versions)
+    told = []
+    publisher = Publisher(versions, told.append)
     start = versions.read()
     publisher.restart(start)
     versions.write(versions.draft(start, {}, dict, {"sample_id": "elsewhere"}), start.tag)  # e.g. a rollback
@@ -39,7 +42,7 @@ def test_after_a_failed_write_the_drafts_on_top_of_it_are_refused_until_a_restar
         failed.result()
     with pytest.raises(Superseded):
         refused.result()
-    assert [v["sample_id"] for v in versions.read().versions] == ["elsewhere"]
+    assert [v["sample_id"] for v in versions.read().versions] == ["elsewhere"] and told == []
     folders = {key.split("/")[2] for key in storage.list("models/online/") if key.count("/") == 3}
     assert folders == {versions.read().versions[0]["folder"]}  # neither draft left a file behind
 

@@ -136,7 +136,7 @@ class OnlineLearner:
         self._current: dict[str, Standing] | None = None  # the online pair on the canary, kept per version
         self.manifest = Manifest(BASELINE, BASELINE, [], None)  # as last read or written (`listing`: ≤ 1 s old)
         self._head = self.manifest  # the manifest with the versions drafted and not yet written, which steps build on
-        self._publisher = Publisher(versions)
+        self._publisher = Publisher(versions, self._written)
 
     # Computed when first needed, not at start: a web process follows versions and never learns, and
     # preparing the canary and the replay ranking cost it seconds of start-up (measured: 5.9 s of 9.1 s).
@@ -310,16 +310,13 @@ class OnlineLearner:
             self.ensemble.versions[name] = draft.manifest.current
         self._current = None if draft.manifest.current % REBASE_EVERY == 0 else standing
         written = self._publisher.submit(draft)
-        written.add_done_callback(self._written)
         reason = "learned" + "".join(f"; {name} kept its weights: {'; '.join(why)}" for name, why in refused.items())
         return Decision(Outcome(LEARNED, reason, draft.manifest.current, canary), written)
 
-    def _written(self, written: Future[Manifest]) -> None:
-        """A version is in storage (the publisher's thread, in order): it is what `listing` shows from now on."""
-        if written.exception() is None:
-            self.manifest = written.result()
-        else:
-            log.warning("learning step not saved; its sample stays pending", extra={"error": repr(written.exception())})
+    def _written(self, manifest: Manifest) -> None:
+        """A version is in storage (the publisher's thread, in order): what `listing` and `LearningQueue`'s check
+        for steps already taken read from now on."""
+        self.manifest = manifest
 
     def _step(self, digit: np.ndarray, label: int, start: dict[str, list[np.ndarray]],
               current: dict[str, Standing]) -> Attempt:

@@ -17,6 +17,7 @@ one failure undoes.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from app.online.versions import Draft, Manifest, VersionStore
@@ -31,8 +32,11 @@ class Superseded(Exception):
 class Publisher:
     """Writes drafted versions to a `VersionStore` in submission order, on one background thread."""
 
-    def __init__(self, versions: VersionStore, depth: int = DEPTH) -> None:
+    def __init__(self, versions: VersionStore, written: Callable[[Manifest], None], depth: int = DEPTH) -> None:
+        """`written` is told each manifest as written, on the publisher's thread, before the write's future is done:
+        whoever waits for a write then finds its effects in place."""
         self.versions = versions
+        self._written = written
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publisher")
         self._room = threading.BoundedSemaphore(depth)
         self._tag: str | None = None  # the manifest's tag as the last write left it
@@ -65,4 +69,5 @@ class Publisher:
             self.failed = True
             raise
         self._tag = manifest.tag
+        self._written(manifest)
         return manifest

@@ -45,7 +45,7 @@ class Publisher:
 
     def restart(self, manifest: Manifest) -> None:
         """Write on from `manifest`, as just read from storage. Only once every submitted draft is done (`drain`)."""
-        self._tag, self.failed = manifest.tag, False
+        self._tag, self.failed, self.last = manifest.tag, False, None
 
     def submit(self, draft: Draft) -> Future[Manifest]:
         """Queue `draft` to be written after those before it (waiting while `depth` drafts wait already); the

@@ -93,13 +93,17 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Draft:
-    """A version computed but not yet in storage: the manifest that will point at it, its record, its files by
-    key, and the older records it drops."""
+    """A version computed but not yet in storage: the manifest that will point at it, its files by key, and the
+    older records it drops."""
 
     manifest: Manifest
-    record: dict[str, Any]
     files: dict[str, bytes]
     dropped: list[dict[str, Any]]
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The new version's record: the newest the manifest keeps, so always its last."""
+        return self.manifest.versions[-1]
 
 
 def _key(folder: str, name: str) -> str:
@@ -176,7 +180,7 @@ class VersionStore:
                   **record}
         kept = self._kept([*old.versions, record])
         dropped = [r for r in old.versions if r not in kept]
-        return Draft(Manifest(version, version, kept, None), record, files, dropped)
+        return Draft(Manifest(version, version, kept, None), files, dropped)
 
     def write(self, draft: Draft, match: str | None) -> Manifest:
         """Write a draft's files, then point the manifest at it if the manifest still has the tag `match` (else

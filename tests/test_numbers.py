@@ -89,6 +89,24 @@ def test_a_wide_digit_alone_in_its_ink_is_not_cut_in_two(ensemble: Ensemble) -> 
     assert read_number(ensemble, image, fractions(strokes, WIDTH)).text == "102"
 
 
+@pytest.mark.parametrize(("picks", "layouts"), [((1439, 1011, 456), range(6)), ((28, 563), (4, 5, 7, 9))],
+                         ids=["246", "06"])
+def test_in_a_spaced_number_a_wide_digit_is_not_cut_into_two(ensemble: Ensemble, pen_digits, picks,
+                                                             layouts) -> None:
+    """Unseen writers' digits spaced as bench/read.py spaces them: writer 25's 2, whose foot runs far to the
+    right, and writer 28's 0 touching its own tail read as "6246" and "076" (once "6376") from the image alone
+    in each of these layouts, their front cut off as a digit. A writer who leaves gaps rarely lets digits touch,
+    so there cutting a component costs a digit (`SPACED_IMAGE_PRIOR`). The 2 still splits in one layout of 10
+    (seed 6)."""
+    held_out = [d for d in pen_digits if d.writer in pendigits.HELD_OUT_WRITERS]
+    digits = [held_out[k] for k in picks]
+    text = "".join(str(d.label) for d in digits)
+    for seed in layouts:
+        number = pendigits.compose_number(digits, np.random.default_rng(seed), (0.15, 0.60), HEIGHT, WIDTH)
+        image = pendigits.render([stroke for digit in number for stroke in digit], HEIGHT, width=WIDTH)
+        assert read_number(ensemble, image).text == text, seed
+
+
 def test_a_digit_wider_than_any_candidate_may_be_is_still_one_digit(ensemble: Ensemble) -> None:
     """A 2 whose base runs out in a long flourish, in one stroke, is wider than two digits may be together; cut at
     its ink profile's minima, its pieces read as 2s. All of one cut part is a candidate however wide, so it is

@@ -94,10 +94,10 @@ def test_a_wide_digit_alone_in_its_ink_is_not_cut_in_two(ensemble: Ensemble) -> 
 def test_in_a_spaced_number_a_wide_digit_is_not_cut_into_two(ensemble: Ensemble, pen_digits, picks,
                                                              layouts) -> None:
     """Unseen writers' digits spaced as bench/read.py spaces them: writer 25's 2, whose foot runs far to the
-    right, and writer 28's 0 touching its own tail read as "6246" and "076" (once "6376") from the image alone
-    in each of these layouts, their front cut off as a digit. A writer who leaves gaps rarely lets digits touch,
-    so there cutting a component costs a digit (`SPACED_IMAGE_PRIOR`). The 2 still splits in one layout of 10
-    (seed 6)."""
+    right, and writer 28's slanted 0, whose stroke runs on inside it, read as "6246" and "076" (once "6376")
+    from the image alone in each of these layouts, their front cut off as a digit. A writer who leaves gaps rarely
+    lets digits touch, so there cutting a component costs a digit (`SPACED_IMAGE_PRIOR`). The 2 still splits in
+    one layout of 10 (seed 6)."""
     held_out = [d for d in pen_digits if d.writer in pendigits.HELD_OUT_WRITERS]
     digits = [held_out[k] for k in picks]
     text = "".join(str(d.label) for d in digits)

@@ -88,7 +88,7 @@ class Prior:
 # pen, rarer than a wide digit in one stroke, so a digit starting inside a stroke pays `cut`.
 IMAGE_PRIOR = Prior(bonus=0.3, weight=2.0, wide=1.4, short=0.6, gap=1.0, cut=0.0)
 # A writer who leaves gaps between digits rarely lets two of them touch, so there a cut part is more likely one
-# wide digit (a 2 with a long foot, a 0 and the tail of a 6 bleeding together) than two: cutting it pays, as a
+# wide digit (a 2 with a long foot, a slanted 0 whose stroke runs on inside it) than two: cutting it pays, as a
 # stroke's cut does. Chosen on cross-validation folds 1–4, 150 numbers a fold and layout composed as
 # `bench/read.py --fold K` does, each fold read with nets that never saw its writers: spaced 94.5 → 95.7 % exact,
 # tight unchanged at 53.5 % (gates at 0.04 and 0.08 gave the same); the same cost on every drawing lost tight

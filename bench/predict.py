@@ -515,16 +515,17 @@ def main() -> None:
         stacks.append(("before", args.compare.resolve(), False,
                        {"DIGITDRAW_MNIST_DIR": str(args.before_mnist.resolve())}))
     stacks.append(("after", ROOT, True, {"DIGITDRAW_LEARNER": "process"}))
-    for name, root, learner_process, env in stacks:
+
+    def stack(spec: tuple[str, Path, bool, dict[str, str]], data: str) -> Stack:
+        name, root, learner_process, env = spec
+        return Stack(name, root, learner_process, args.workers, {**base, **env, "DIGITDRAW_DATA_DIR": data}, Path(data))
+
+    for spec in stacks:
         with tempfile.TemporaryDirectory() as data:
-            stack = Stack(name, root, learner_process, args.workers,
-                          {**base, **env, "DIGITDRAW_DATA_DIR": data}, Path(data))
-            report[name] = measure(stack, args, bodies, drawings)
+            report[spec[0]] = measure(stack(spec, data), args, bodies, drawings)
     if args.compare and args.rounds > 0 and shutil.which("wrk"):
         with tempfile.TemporaryDirectory() as before_data, tempfile.TemporaryDirectory() as after_data:
-            up = [Stack(name, root, learner_process, args.workers, {**base, **env, "DIGITDRAW_DATA_DIR": data},
-                        Path(data))
-                  for (name, root, learner_process, env), data in zip(stacks, (before_data, after_data), strict=True)]
+            up = [stack(spec, data) for spec, data in zip(stacks, (before_data, after_data), strict=True)]
             report["alternated_throughput"] = alternated_throughput(up, bodies[0], args)
     report["load_average_at_end"] = os.getloadavg()
     report["http_p50_over_floor"] = round(report["after"]["http_sequential"]["p50_ms"] / report["floor"]["p50_ms"], 2)

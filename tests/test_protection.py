@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from app.config import Settings
+from app.web.protection import ProcessCounters
 
 
 @pytest.mark.parametrize("path", ["/", "/api/health", "/api/nothing"])
@@ -58,6 +62,34 @@ def test_workers_sharing_a_redis_server_share_one_limit(make_app, redis_url):
     assert _limited_after(workers, "/api/stats") == 6
     alone = [make_app(INSIGHT_RATE_LIMIT="6/minute").test_client() for _ in range(2)]  # memory:// per process
     assert _limited_after(alone, "/api/stats") == 12
+
+
+def test_in_process_limits_start_no_thread_per_request(make_app, monkeypatch):
+    """limits' own memory storage starts a timer thread on most hits; the app's counters never do."""
+    started = []
+
+    class CountedTimer(threading.Timer):
+        def start(self) -> None:
+            started.append(self)
+            super().start()
+
+    client = make_app(INSIGHT_RATE_LIMIT="1000/minute").test_client()
+    monkeypatch.setattr(threading, "Timer", CountedTimer)
+    for _ in range(5):
+        assert client.get("/api/stats").status_code == 200
+        time.sleep(0.02)  # longer than limits' 10-ms timer: each hit would find it ended and start another
+    assert started == []
+
+
+def test_in_process_counters_forget_clients_whose_window_ended():
+    counters = ProcessCounters("digitdraw-memory://")
+    assert counters.incr("gone", expiry=0.01) == 1
+    assert counters.incr("here", expiry=60) == 1
+    time.sleep(0.02)
+    counters.next_sweep = 0.0  # a sweep is due
+    assert counters.incr("here", expiry=60) == 2  # counting goes on across the sweep
+    assert "gone" not in counters.storage and "gone" not in counters.expirations
+    assert counters.incr("gone", expiry=60) == 1  # its window ended: it starts again
 
 
 def test_unexpected_errors_are_json_without_a_trace(make_app):

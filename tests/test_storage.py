@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -137,6 +139,7 @@ def test_list_by_prefix_nested_sorted(storage: Storage) -> None:
 def test_list_skips_temp_and_lock_files(tmp_path: Path) -> None:
     local = LocalStorage(tmp_path)
     local.put_if("samples/a", b"1", match=None)
+    local.put("samples/a", b"2")  # a replacement takes a lock file
     (tmp_path / "samples" / ".a.123.tmp").write_bytes(b"half-written")
     assert (tmp_path / ".locks").is_dir()
     assert local.list("") == ["samples/a"]
@@ -225,6 +228,38 @@ def test_concurrent_increments_lose_nothing_processes(tmp_path: Path) -> None:
         worker.join(timeout=120)
     assert [worker.exitcode for worker in workers] == [0] * processes
     assert LocalStorage(tmp_path).get("counter") == str(processes * times).encode()
+
+
+HOLD_LOCK = """
+import fcntl, sys, time
+handle = open(sys.argv[1], "w")
+fcntl.flock(handle, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_new_key_is_written_while_a_stopped_writer_holds_its_lock(tmp_path: Path) -> None:
+    """A learner stopped in the middle of a write holds its key's lock stripe: new samples must still be stored."""
+    local = LocalStorage(tmp_path)
+    key = "samples/3/new.png"
+    local.lock_file(key).parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(local.lock_file(key))], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        local.put(key, b"drawing")  # would wait 10 s for the lock, then raise StorageUnavailable
+        assert local.get(key) == b"drawing"
+        local.put_if("samples/3/new.json", b"{}", match=None)
+        with pytest.raises(PreconditionFailed):
+            local.put_if(key, b"other", match=None)
+        assert local.get(key) == b"drawing"
+    finally:
+        holder.kill()
+        holder.wait()
+    local.put(key, b"replaced")  # replacing takes the lock, free again
+    assert local.get(key) == b"replaced"
+    assert local.list() == ["samples/3/new.json", "samples/3/new.png"]  # no temporary file left
 
 
 # --- keys --------------------------------------------------------------------------------------------------------

@@ -126,9 +126,14 @@ class LocalStorage:
         return f"LocalStorage({str(self.root)!r})"
 
     def put(self, key: str, data: bytes, content_type: str = DEFAULT_CONTENT_TYPE) -> str:
-        # Locked too, so a plain put cannot slip between a conditional put's check and its write.
+        # A new key is created without a lock (`_create`): a new sample never waits for a writer of other keys,
+        # such as a learner stopped in the middle of a write to a key of the same lock stripe. Replacing is
+        # locked, so that a plain put cannot slip between a conditional put's check and its write.
+        path = self._path(key)
+        with contextlib.suppress(FileExistsError):
+            return self._create(path, data)
         with self._lock(key):
-            return self._write(self._path(key), data)
+            return self._write(path, data)
 
     def get(self, key: str) -> bytes:
         return self.get_with_tag(key)[0]
@@ -147,11 +152,14 @@ class LocalStorage:
 
     def put_if(self, key: str, data: bytes, *, match: str | None, content_type: str = DEFAULT_CONTENT_TYPE) -> str:
         path = self._path(key)
+        if match is None:
+            try:
+                return self._create(path, data)
+            except FileExistsError:
+                raise PreconditionFailed(f"{key} already exists") from None
         with self._lock(key):
             current = self._read(path)
-            if match is None and current is not None:
-                raise PreconditionFailed(f"{key} already exists")
-            if match is not None and (current is None or _sha256(current) != match):
+            if current is None or _sha256(current) != match:
                 raise PreconditionFailed(f"{key} changed since tag {match}")
             return self._write(path, data)
 
@@ -173,14 +181,18 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*check_key(key).split("/"))
 
+    def lock_file(self, key: str) -> Path:
+        """The file whose flock serialises the writers that replace `key` (and the other keys of its stripe)."""
+        stripe = int(_sha256(key.encode())[:8], 16) % _LOCK_STRIPES
+        return self.root / _LOCK_DIR / f"{stripe:03d}.lock"
+
     @contextlib.contextmanager
     def _lock(self, key: str) -> Iterator[None]:
         """Serialise writers of one key across threads and processes (flock on a striped lock file)."""
-        stripe = int(_sha256(key.encode())[:8], 16) % _LOCK_STRIPES
-        lock_dir = self.root / _LOCK_DIR
-        lock_dir.mkdir(parents=True, exist_ok=True)
+        lock_file = self.lock_file(key)
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with filelock.FileLock(lock_dir / f"{stripe:03d}.lock", timeout=_LOCK_TIMEOUT_S):
+            with filelock.FileLock(lock_file, timeout=_LOCK_TIMEOUT_S):
                 yield
         except filelock.Timeout as err:
             raise StorageUnavailable(f"lock for {key!r} held longer than {_LOCK_TIMEOUT_S}s") from err
@@ -193,8 +205,8 @@ class LocalStorage:
             return None
 
     @staticmethod
-    def _write(path: Path, data: bytes) -> str:
-        """Write beside the target, fsync, then rename, so readers see the old or the new file, never half."""
+    def _staged(path: Path, data: bytes) -> str:
+        """`data` written and fsynced to a temporary file beside `path` (its name), not yet visible as the key."""
         for attempt in range(_MKDIR_ATTEMPTS):
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -208,11 +220,33 @@ class LocalStorage:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return tmp
+
+    @classmethod
+    def _write(cls, path: Path, data: bytes) -> str:
+        """Write beside the target, fsync, then rename, so readers see the old or the new file, never half."""
+        tmp = cls._staged(path, data)
+        try:
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        _fsync_dir(path.parent)
+        return _sha256(data)
+
+    @classmethod
+    def _create(cls, path: Path, data: bytes) -> str:
+        """`_write` for a key that must not exist yet: the hard link appears whole or fails with FileExistsError,
+        atomically, so creating needs no lock."""
+        tmp = cls._staged(path, data)
+        try:
+            os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
         _fsync_dir(path.parent)
         return _sha256(data)
 

@@ -76,7 +76,6 @@ class ProcessCounters(MemoryStorage):
         return self.storage.get(key, 0)
 
 
-
 def _secure(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
 import socket
-import subprocess
 import sys
-import time
-from pathlib import Path
 
-from app.config import ROOT
 from app.logs import AddressFilter, JsonFormatter
-
-GUNICORN = Path(sys.executable).parent / "gunicorn"
+from tests.webserver import web_server
 
 
 def _record(msg: str, *args: object, **extra: object) -> logging.LogRecord:
@@ -45,35 +38,12 @@ def test_the_filter_hides_addresses_in_the_message_and_its_args():
     assert record.getMessage() == "Invalid request from ip=[address]: peer [address]"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_gunicorn_logs_no_client_address(tmp_path):
     """A malformed request makes gunicorn log `Invalid request from ip=…`: the address must not reach stderr."""
-    port = _free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1",
-           "DIGITDRAW_DATA_DIR": str(tmp_path), "DIGITDRAW_LEARNING": "false"}
-    server = subprocess.Popen([str(GUNICORN), "app:create_app()"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, "gunicorn exited at start"
-            try:
-                connection = socket.create_connection(("127.0.0.1", port), timeout=30)
-                break
-            except ConnectionRefusedError:
-                assert time.monotonic() < deadline, "gunicorn did not listen within 2 minutes"
-                time.sleep(0.2)
-        with connection:
-            connection.sendall(b"GET /\x00 HTTP/1.1\r\n\r\n")
-            assert connection.recv(4096).startswith(b"HTTP/1.1 400")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        _, stderr = server.communicate(timeout=60)
-    lines = stderr.splitlines()
-    assert any("Invalid request from ip=[address]" in line for line in lines), stderr
+    with (web_server(tmp_path, WEB_CONCURRENCY="1", DIGITDRAW_LEARNING="false") as server,
+          socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection):
+        connection.sendall(b"GET /\x00 HTTP/1.1\r\n\r\n")
+        assert connection.recv(4096).startswith(b"HTTP/1.1 400")
+    lines = server.stderr.splitlines()
+    assert any("Invalid request from ip=[address]" in line for line in lines), server.stderr
     assert [line for line in lines if "127.0.0.1" in line] == []

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from app.reading.ensemble import ONLINE
 from app.reading.imaging import ink_map, normalise, open_image
 from app.runtime import runtime
 from app.samples.storage import LocalStorage
+from tests.webserver import web_server
 
 pytestmark = pytest.mark.slow
 
@@ -63,6 +66,26 @@ def test_a_web_process_serves_without_tensorflow(tmp_path, drawings):
     found = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
                            env={**_environment(tmp_path), "DIGITDRAW_LEARNER": "process"}, check=True)
     assert found.stdout.split() == ["200", str(drawings[0][0]), "False", "False"]
+
+
+def test_a_client_trickling_its_body_holds_up_no_other_request(tmp_path, drawings):
+    """One web worker, as gunicorn.conf.py configures it: while a client has sent a prediction's headers and
+    only the start of its body, other clients' /api/health and predictions are answered (a sync worker would
+    wait for the slow body until its timeout, 60 s; urlopen gives up after 10)."""
+    label, image = drawings[0]
+    with (web_server(tmp_path, **_environment(tmp_path), WEB_CONCURRENCY="1") as server,
+          socket.create_connection(("127.0.0.1", server.port), timeout=30) as slow):
+        slow.sendall(b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100000\r\n\r\n{\"image\": \"data:image/png;base64,")
+        time.sleep(0.5)  # the worker is reading the slow body now
+        base = f"http://127.0.0.1:{server.port}/api"
+        with urllib.request.urlopen(f"{base}/health", timeout=10) as health:
+            assert json.load(health)["status"] == "ok"
+        predict = urllib.request.Request(f"{base}/predict", data=json.dumps({"image": image}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(predict, timeout=10) as prediction:
+            assert json.load(prediction)["answer"] == label
+        slow.sendall(b"iVBOR")  # still trickling, on a connection the server keeps open
 
 
 def test_corrections_wait_in_the_queue_for_the_learner_and_are_learned_in_order(make_app, tmp_path, drawings):

@@ -6,7 +6,7 @@
 - floor: decode + normalise the PNG and the four forward passes, nothing else;
 - in-process: the whole /api/predict through Flask's test client (JSON, preview, response); then
   again for a person with their own last layer (20 corrections learned), which reads too;
-- served: this checkout as its Procfile runs it — gunicorn (gunicorn.conf.py: N gevent workers that
+- served: this checkout as its Procfile runs it — gunicorn (gunicorn.conf.py: N gthread workers that
   serve in NumPy) and the learner process (`flask --app app learn`), both DIGITDRAW_LEARNER=process —
   on 127.0.0.1, with a data directory of its own:
   - start: spawn → the first 200 from /api/health;
@@ -312,7 +312,7 @@ def measure(stack: Stack, args: argparse.Namespace, bodies: list[bytes],
             drawings: list[tuple[int, bytes]]) -> dict[str, object]:
     """Every served figure of one stack; the stack is stopped afterwards."""
     report: dict[str, object] = {"root": str(stack.root), "workers": stack.workers,
-                                 "layout": "gevent web + learner process" if stack.learner_process
+                                 "layout": "gthread web + learner process" if stack.learner_process
                                  else "sync web, learning in /api/correct"}
     try:
         if stack.learner_process:

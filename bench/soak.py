@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/soak.py [--seconds 120] [--workers 2] [--clients 16] [--outage 30] [--think 0.5]
 
-As the Procfile runs them, on loopback: gunicorn (gunicorn.conf.py: N gevent workers serving in NumPy,
+As the Procfile runs them, on loopback: gunicorn (gunicorn.conf.py: N gthread workers serving in NumPy,
 DIGITDRAW_LEARNER=process) and one learner process (`flask --app app learn`), backed by a moto S3 server
 behind a relay that the run switches off for `--outage` seconds in the middle. One web worker is
 SIGKILLed at a quarter of the run and the learner at 40 %, while corrections are in flight; the learner

@@ -6,10 +6,7 @@ the per-label counts) on the same metadata, with late arrivals, status rewrites,
 
 from __future__ import annotations
 
-import json
 import random
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -24,7 +21,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
-from app.config import ROOT
 from app.reading.ensemble import MODEL_NAMES
 from app.samples import stats
 from app.samples.index import COUNTS, HEAD_REVISION, MIGRATIONS, NAMES, SAMPLES, Base, SampleIndex, engine_url
@@ -317,46 +313,3 @@ def test_sqlite_is_in_wal_mode(tmp_path: Path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     found.close()
-
-
-# Run in a gevent-patched interpreter, as a gunicorn web worker is: while another connection holds SQLite's write
-# lock, one greenlet's write waits for it and a second greenlet must go on ticking. With the wait in SQLite's busy
-# handler (C), the whole process would stop and the lock's holder could never give it back.
-WAITING_WRITER = """
-from gevent import monkey
-monkey.patch_all()
-import json, sqlite3, sys, time
-import gevent
-from app.samples.index import SampleIndex
-index = SampleIndex(sys.argv[1])
-index.migrate()
-holder = sqlite3.connect(sys.argv[2], isolation_level=None)
-holder.execute("BEGIN IMMEDIATE")
-ticks = []
-def tick():
-    while len(ticks) < 40:
-        ticks.append(time.monotonic())
-        gevent.sleep(0.01)
-writer = gevent.spawn(index.put, json.loads(sys.argv[3]))
-ticker = gevent.spawn(tick)
-gevent.sleep(0.2)
-waiting = not writer.dead
-ticked = len(ticks)
-holder.execute("COMMIT")
-writer.get(timeout=5)
-ticker.join()
-meta = json.loads(sys.argv[3])
-print(json.dumps({"waiting": waiting, "ticked": ticked, "found": index.get(meta["id"]) is not None}))
-"""
-
-
-def test_a_write_waiting_for_sqlites_lock_lets_a_gevent_worker_go_on(tmp_path: Path):
-    database = tmp_path / "index.db"
-    meta = make_metas(random.Random(5), 1)[0]
-    done = subprocess.run([sys.executable, "-c", WAITING_WRITER, f"sqlite:///{database}", str(database),
-                           json.dumps(meta)], capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    seen = json.loads(done.stdout)
-    assert seen["waiting"], "the write should have waited for the held lock"
-    assert seen["ticked"] >= 10, "the other greenlet stopped while the write waited"
-    assert seen["found"], "the write was not kept"

@@ -27,8 +27,6 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-import sqlite3
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -695,28 +693,5 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Connection) -> None:
     """Writers take the write lock when they begin (IMMEDIATE), not at their first write, so two writers never
-    both read the tail and then collide; readers begin deferred and read a snapshot.
-
-    A writer waits for the lock in Python, not in SQLite's busy handler: the handler sleeps inside C, which in a
-    gevent web worker (gunicorn.conf.py) would hold up every request of the worker for as long as it waits, up to
-    BUSY_TIMEOUT_MS behind a stopped learner. time.sleep lets them go on, and a thread's waits release the GIL."""
-    if not conn.get_execution_options().get("index_write"):
-        conn.exec_driver_sql("BEGIN")
-        return
-    driver = conn.connection.dbapi_connection
-    driver.execute("PRAGMA busy_timeout=0")
-    try:
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        delay = 0.001
-        while time.monotonic() + delay < deadline:
-            try:
-                driver.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as err:
-                if err.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                    raise
-            time.sleep(delay)
-            delay = min(2 * delay, 0.05)
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try, failing as SQLAlchemy's OperationalError
-    finally:
-        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    both read the tail and then collide; readers begin deferred and read a snapshot."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("index_write") else "BEGIN")

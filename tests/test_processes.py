@@ -69,8 +69,8 @@ def test_a_web_process_serves_without_tensorflow(tmp_path, drawings):
 
 
 def test_a_client_trickling_its_body_holds_up_no_other_request(tmp_path, drawings):
-    """one web worker, as gunicorn.conf.py configures it (gthread): while a client has sent a prediction's headers and
-    only the start of its body, other clients' /api/health and predictions are answered (a sync worker would
+    """One web worker, as gunicorn.conf.py configures it (gthread): while a client has sent a prediction's
+    headers and only the start of its body, other clients' /api/health and predictions are answered (a sync worker would
     wait for the slow body until its timeout, 60 s; urlopen gives up after 10)."""
     label, image = drawings[0]
     with (web_server(tmp_path, **_environment(tmp_path), WEB_CONCURRENCY="1") as server,

@@ -9,10 +9,20 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, PngImagePlugin
 
 from app.offline import pendigits
-from app.reading.imaging import DrawingError, decode_image, ink_map, normalise, preprocess, to_data_url
+from app.reading.imaging import (
+    DrawingError,
+    as_png,
+    decode_image,
+    ink_map,
+    normalise,
+    open_image,
+    preprocess,
+    stored_png,
+    to_data_url,
+)
 from app.web.errors import DRAWING_STATUS
 
 
@@ -173,3 +183,36 @@ def test_preview_round_trips_the_28x28(samples):
     back = decode_image(to_data_url(digit))
     assert back.size == (28, 28)
     assert np.abs(np.asarray(back, dtype=np.float32) / 255.0 - digit).max() <= 1 / 255 + 1e-6
+
+
+def _encoded(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **options)
+    return buffer.getvalue()
+
+
+def _with_bad_checksum(png: bytes) -> bytes:
+    """The last IDAT's checksum flipped (the pixels still decode: Pillow does not check IDAT checksums)."""
+    at = png.rindex(b"IEND") - 4 - 4  # the checksum of the chunk before IEND
+    return png[:at] + bytes([png[at] ^ 0xFF]) + png[at + 1:]
+
+
+def test_a_png_of_nothing_but_pixels_is_stored_as_sent_and_any_other_is_encoded_again():
+    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).line([(60, 60), (200, 220)], fill=(0, 0, 0, 255), width=18)
+    plain = _encoded(canvas)
+    assert stored_png(plain, open_image(plain)) is plain
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Author", "someone")
+    grey16 = Image.fromarray(np.asarray(canvas.getchannel("A"), dtype=np.uint16) * 257)
+    others = {
+        "bytes after IEND": plain + b"TRAILING",
+        "a bad checksum": _with_bad_checksum(plain),
+        "16-bit grey": _encoded(grey16),
+        "a palette": _encoded(canvas.convert("P")),
+        "a text chunk": _encoded(canvas, pnginfo=text),
+    }
+    for why, upload in others.items():
+        picture = open_image(upload)
+        stored = stored_png(upload, picture)
+        assert stored != upload and stored == as_png(picture), why

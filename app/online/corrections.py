@@ -18,7 +18,7 @@ import numpy as np
 from app.config import settings
 from app.online.personal import PersonalHead, person_hash
 from app.online.queue import wait_for_outcome
-from app.reading.imaging import as_png, decode_bytes, ink_map, normalise, open_image
+from app.reading.imaging import decode_bytes, ink_map, normalise, open_image, stored_png
 from app.reading.trajectory import features as trajectory
 from app.runtime import Runtime
 from app.samples.storage import StorageError
@@ -81,7 +81,7 @@ def learn_from(state: Runtime, correction: Correction) -> Learned:
     # with the hidden units for a person: their own layer learns from them
     read = state.ensemble.read(digit, personal, with_hidden=bool(person), trajectory=path)
     shown = read.body
-    meta, receipt = state.samples.add(as_png(picture), {
+    meta, receipt = state.samples.add(stored_png(raw, picture), {
         "label": correction.label,
         "source": correction.source,
         "predicted": correction.predicted,

@@ -233,13 +233,15 @@ def register_commands(app: Flask) -> None:
         """Run the learner: the one process that takes corrections from the index in order and publishes
         versions (the Procfile's `learner:`); web processes then never import TensorFlow."""
         config = settings()
+        # first: importing TensorFlow and preparing the nets take seconds of CPU, which web workers on the same
+        # host (restarted learner, deploy) must not wait behind; threads started later inherit the priority
+        _lower_priority(config.learner_nice)
         storage = storage_from_settings(config)
         index = _index()
         reference, off_reason = reference_digits(config)
         if reference is None:
             raise click.ClickException(f"{off_reason}; a learner without its reference digits would learn nothing")
         queue = learning_queue(config, storage, sample_store(config, storage, index), index, reference)
-        _lower_priority(config.learner_nice)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a platform's restart: finish the step, then stop
         queue.run(stop)
@@ -284,9 +286,9 @@ def _add_to_card(model_dir: Path, sections: dict[str, object], files: dict[str, 
 def _lower_priority(nice: int) -> None:
     """Lower the CPU priority of every thread of this process, so that web workers on the same host preempt it.
 
-    Linux counts priority per thread, and by the time a command runs NumPy's BLAS pool and TensorFlow's pools
-    exist: `os.nice` moved only the calling thread, not the ones doing the work (measured with nice 10 so
-    applied: predictions while corrections streamed had a p99 of 7 × the idle p50). New threads inherit it.
+    Linux counts priority per thread, and by the time a command runs NumPy's BLAS pool exists: `os.nice` moved
+    only the calling thread, not the ones doing the work (measured with nice 10 so applied: predictions while
+    corrections streamed had a p99 of 7 × the idle p50). New threads, TensorFlow's pools among them, inherit it.
     Not SCHED_IDLE: that lets any other work on the host, however low its own priority, stop learning.
     """
     tasks = Path("/proc/self/task")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+import zstandard
 
 from app.nets.cnn import CNN
 from app.nets.cnn_forward import CNNForward
@@ -53,19 +54,23 @@ def test_a_probe_reads_every_length_as_the_applied_weights_do(name, canary):
         assert np.allclose(probe.moved_first(step), features.reshape(len(x), -1) @ moved[0], rtol=1e-4, atol=1e-4)
 
 
-def test_a_step_round_trips_and_reads_steps_written_before_zstandard():
+def test_a_step_round_trips_and_reads_the_steps_of_earlier_formats():
     rng = np.random.default_rng(0)
     step = Direction.of([rng.normal(size=(30, 5)).astype(np.float32), rng.normal(size=5).astype(np.float32)]).step(0.2)
     data = to_bytes({"fnn": step})
     assert data[:4] == b"\x28\xb5\x2f\xfd"  # a Zstandard frame
+    assert zstandard.ZstdDecompressor().decompress(data)[8:9] == b"{"  # of safetensors: its JSON header's length
     weights = [np.ones((30, 5), np.float32), np.zeros(5, np.float32)]
     back = from_bytes(data)["fnn"]
     assert all(np.array_equal(a, b) for a, b in zip(back.apply(weights), step.apply(weights), strict=True))
-    old = io.BytesIO()  # the earlier format: a deflated .npz archive with the same entries
-    np.savez_compressed(old, fnn_c0=step.coefficients[0], fnn_q0=step.codes[0],
-                        fnn_c1=step.coefficients[1], fnn_q1=step.codes[1])
-    assert all(np.array_equal(a, b) for a, b in
-               zip(from_bytes(old.getvalue())["fnn"].apply(weights), step.apply(weights), strict=True))
+    entries = {"fnn_c0": step.coefficients[0], "fnn_q0": step.codes[0], "fnn_c1": step.coefficients[1],
+               "fnn_q1": step.codes[1]}
+    deflated, plain = io.BytesIO(), io.BytesIO()  # the earlier formats: a deflated .npz; an .npz in Zstandard
+    np.savez_compressed(deflated, **entries)
+    np.savez(plain, **entries)
+    for old in (deflated.getvalue(), zstandard.ZstdCompressor().compress(plain.getvalue())):
+        assert all(np.array_equal(a, b) for a, b in
+                   zip(from_bytes(old)["fnn"].apply(weights), step.apply(weights), strict=True))
 
 
 @pytest.fixture(scope="module")

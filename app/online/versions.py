@@ -32,7 +32,7 @@ from app.samples.storage import NotFound, PreconditionFailed, Storage
 PREFIX = "models/online/"
 MANIFEST = PREFIX + "manifest.json"
 BASELINE = 0
-STEP_FILE = "step.npz"
+STEP_FILE = "step.npz"  # the name of its first format, kept so older versions load: the bytes are app.online.steps'
 SNAPSHOT, STEP = "snapshot", "step"
 
 

@@ -119,7 +119,7 @@ def as_png(image: Image.Image) -> bytes:
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PIXEL_CHUNKS = {b"IHDR", b"IDAT", b"IEND"}
-_PLAIN_COLOUR_TYPES = {0: "L", 2: "RGB", 6: "RGBA"}  # 8 bits a channel: what as_png itself writes
+_PLAIN_COLOUR_TYPES = {0, 2, 6}  # grey, RGB, RGBA at 8 bits a channel: what as_png itself writes
 
 
 def stored_png(raw: bytes, image: Image.Image) -> bytes:
@@ -131,21 +131,18 @@ def stored_png(raw: bytes, image: Image.Image) -> bytes:
 
 
 def _only_pixels(png: bytes) -> bool:
-    if not png.startswith(PNG_SIGNATURE):
+    header_at = len(PNG_SIGNATURE) + 8
+    header = png[header_at:header_at + 13]
+    if not png.startswith(PNG_SIGNATURE + b"\x00\x00\x00\x0dIHDR") or len(header) != 13 or header[8] != 8 \
+            or header[9] not in _PLAIN_COLOUR_TYPES or header[12] != 0:
         return False
-    at, kinds = len(PNG_SIGNATURE), []
+    at = len(PNG_SIGNATURE)
     while at + 12 <= len(png):
         length = int.from_bytes(png[at:at + 4], "big")
         kind, end = png[at + 4:at + 8], at + 8 + length
         if kind not in _PIXEL_CHUNKS or end + 4 > len(png) or \
                 zlib.crc32(png[at + 4:end]) != int.from_bytes(png[end:end + 4], "big"):
             return False
-        if not kinds:
-            header = png[at + 8:end]
-            if kind != b"IHDR" or length != 13 or header[8] != 8 or header[9] not in _PLAIN_COLOUR_TYPES \
-                    or header[12] != 0:
-                return False
-        kinds.append(kind)
         at = end + 4
         if kind == b"IEND":
             return at == len(png)

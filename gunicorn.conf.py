@@ -10,6 +10,12 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # parallelism comes from workers and threads.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# A worker takes only the clients it has threads for, and closes each connection after its response, as a
+# sync worker does. Otherwise a worker's main thread accepts every connection that comes while its threads are
+# busy: keep-alive clients then stay wherever they landed (wrk's 8 connections split 8/0 about one run in four,
+# one worker idle, throughput halved), and a client can wait behind slow ones while another worker is free.
+worker_connections = threads
+keepalive = 0
 raw_env = ["OPENBLAS_NUM_THREADS=1"]
 timeout = 60
 accesslog = "-"

@@ -3,6 +3,7 @@ corrections from the index in order, exactly once each, across a learner that is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -68,6 +69,11 @@ def test_a_web_process_serves_without_tensorflow(tmp_path, drawings):
     assert found.stdout.split() == ["200", str(drawings[0][0]), "False", "False"]
 
 
+# a prediction's headers and the start of its 100 kB body, the rest never sent
+_TRICKLED_START = (b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: 100000\r\n\r\n{\"image\": \"data:image/png;base64,")
+
+
 def test_a_client_trickling_its_body_holds_up_no_other_request(tmp_path, drawings):
     """One web worker, as gunicorn.conf.py configures it (gthread): while a client has sent a prediction's
     headers and only the start of its body, other clients' /api/health and predictions are answered (a sync worker would
@@ -75,8 +81,7 @@ def test_a_client_trickling_its_body_holds_up_no_other_request(tmp_path, drawing
     label, image = drawings[0]
     with (web_server(tmp_path, **_environment(tmp_path), WEB_CONCURRENCY="1") as server,
           socket.create_connection(("127.0.0.1", server.port), timeout=30) as slow):
-        slow.sendall(b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 100000\r\n\r\n{\"image\": \"data:image/png;base64,")
+        slow.sendall(_TRICKLED_START)
         time.sleep(0.5)  # the worker is reading the slow body now
         base = f"http://127.0.0.1:{server.port}/api"
         with urllib.request.urlopen(f"{base}/health", timeout=10) as health:
@@ -86,6 +91,21 @@ def test_a_client_trickling_its_body_holds_up_no_other_request(tmp_path, drawing
         with urllib.request.urlopen(predict, timeout=10) as prediction:
             assert json.load(prediction)["answer"] == label
         slow.sendall(b"iVBOR")  # still trickling, on a connection the server keeps open
+
+
+def test_a_worker_whose_threads_slow_clients_hold_takes_no_more_clients(tmp_path):
+    """Two workers of two threads and three clients trickling their bodies: one worker has both its threads held
+    (two of three must share a worker). Every other client is answered by the worker with a thread free, never
+    queued behind the slow ones (a worker used to accept every connection, so about half of them waited)."""
+    with (web_server(tmp_path, **_environment(tmp_path), WEB_CONCURRENCY="2", GUNICORN_THREADS="2") as server,
+          contextlib.ExitStack() as slow_clients):
+        for _ in range(3):
+            slow = slow_clients.enter_context(socket.create_connection(("127.0.0.1", server.port), timeout=30))
+            slow.sendall(_TRICKLED_START)
+            time.sleep(0.3)  # accepted and being read before the next one comes
+        for _ in range(8):
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/api/health", timeout=5) as health:
+                assert json.load(health)["status"] == "ok"
 
 
 def test_corrections_wait_in_the_queue_for_the_learner_and_are_learned_in_order(make_app, tmp_path, drawings):

@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 # (measured in bench/soak.py: with the learner behind, waits of 2 s held predictions up to 2.2 s).
 WAIT_AHEAD = 4
 FIRST_IDLE_SECONDS = 0.01  # an empty queue is looked at again soon, then less and less often, up to max_idle
+# how long a correction made in a web process may wait for an idle learner to look. Most corrections find the
+# learner idle: at 0.2 s one posted to an idle web + learner pair was answered in 242 ms (p50), at 0.05 s in 91 ms;
+# the idle learner's looking costs 24 ms of CPU a second at the lowest priority, against 6.5 ms at 0.2 s
+MAX_IDLE_SECONDS = 0.05
 RETRY_SECONDS = 1.0  # after storage or the index failed: the sample stays first in the queue
 READ_AHEAD = 2  # pending samples whose files are read while the learner steps on the one before them
 
@@ -130,7 +134,7 @@ class LearningQueue:
         record = {"sample_id": meta["id"], "label": meta["label"], "public": bool(meta.get("consent"))}
         return self.learner.learn(digit, meta["label"], record)
 
-    def run(self, stop: threading.Event, max_idle: float = 0.2) -> None:
+    def run(self, stop: threading.Event, max_idle: float = MAX_IDLE_SECONDS) -> None:
         """Learn until `stop` is set: the learner process's and the learner thread's loop.
 
         A correction made in this process wakes it at once (`wake`); otherwise an idle learner looks at

@@ -10,6 +10,7 @@
   serve in NumPy) and the learner process (`flask --app app learn`), both DIGITDRAW_LEARNER=process —
   on 127.0.0.1, with a data directory of its own:
   - start: spawn → the first 200 from /api/health;
+  - a correction alone: 20 posted one at a time, 0.5 s apart (a quiet site: the learner idle in between);
   - predict one request at a time, idle, then while two clients stream corrections (POST /api/correct),
     `--requests` each: a p99 of 2,000 is their 20th slowest, where one of 400 (their 4th slowest) swung the
     loaded p99 / idle p50 ratio between 2.75 and 3.59 over 11 runs of the same code;
@@ -293,6 +294,19 @@ def drain(stack: Stack, seconds: float = 600) -> dict[str, int]:
         index.close()
 
 
+def correction_alone(port: int, drawings: list[tuple[int, bytes]], count: int = 20, gap_s: float = 0.5
+                     ) -> dict[str, float]:
+    """Corrections posted one at a time, `gap_s` apart: what a person waits for on a quiet site, where the learner
+    is idle between corrections and how soon it looks at the index counts."""
+    seconds = []
+    for i in range(count):
+        time.sleep(gap_s)
+        start = time.perf_counter()
+        post_json(port, "/api/correct", drawings[i % len(drawings)][1])
+        seconds.append(time.perf_counter() - start)
+    return percentiles(seconds)
+
+
 def learner_rate(stack: Stack, drawings: list[tuple[int, bytes]], count: int) -> dict[str, object]:
     """Corrections/s learned: posted by two clients; for the learner process, until none is pending."""
     start = time.perf_counter()
@@ -329,6 +343,7 @@ def measure(stack: Stack, args: argparse.Namespace, bodies: list[bytes],
 
         report["http_sequential"] = percentiles(
             timed(lambda i: statuses.append(post(stack.port, bodies[i % len(bodies)])), args.requests))
+        report["correction_alone"] = correction_alone(stack.port, drawings)
 
         stop, tally = threading.Event(), {"seconds": [], "outcomes": [], "errors": []}
         clients = [threading.Thread(target=stream_corrections, args=(stack.port, drawings, stop, seed, tally))
@@ -432,6 +447,8 @@ def figures(served: dict[str, object]) -> dict[str, object]:
                                                   f"{served['http_while_correcting']['p99_ms']:.1f}",
         "predict p99 while correcting / idle p50": served["loaded_p99_over_idle_p50"],
         "corrections answered meanwhile, /s": served["http_while_correcting"]["corrections_per_s"],
+        "correction alone (quiet site) p50 / p99, ms": f"{served['correction_alone']['p50_ms']:.0f} / "
+                                                       f"{served['correction_alone']['p99_ms']:.0f}",
         "correction p50 / p99 meanwhile, ms": f"{served['http_while_correcting']['correction']['p50_ms']:.0f} / "
                                               f"{served['http_while_correcting']['correction']['p99_ms']:.0f}",
         "throughput, requests/s": served["http_throughput"]["requests_per_s"],

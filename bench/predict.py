@@ -297,14 +297,17 @@ def drain(stack: Stack, seconds: float = 600) -> dict[str, int]:
 def correction_alone(port: int, drawings: list[tuple[int, bytes]], count: int = 20, gap_s: float = 0.5
                      ) -> dict[str, float]:
     """Corrections posted one at a time, `gap_s` apart: what a person waits for on a quiet site, where the learner
-    is idle between corrections and how soon it looks at the index counts."""
-    seconds = []
+    is idle between corrections and how soon it looks at the index counts. A failed one is counted, not timed."""
+    seconds, failed = [], 0
     for i in range(count):
         time.sleep(gap_s)
         start = time.perf_counter()
-        post_json(port, "/api/correct", drawings[i % len(drawings)][1])
-        seconds.append(time.perf_counter() - start)
-    return percentiles(seconds)
+        status, _ = post_json(port, "/api/correct", drawings[i % len(drawings)][1])
+        if status == 200:
+            seconds.append(time.perf_counter() - start)
+        else:
+            failed += 1
+    return percentiles(seconds) | {"non_200": failed}
 
 
 def learner_rate(stack: Stack, drawings: list[tuple[int, bytes]], count: int) -> dict[str, object]:

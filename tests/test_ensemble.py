@@ -33,8 +33,10 @@ def test_disagreeing_unsure_models_recognise_nothing():
     assert answer[0] == -1
 
 
-def test_disagreeing_models_defer_to_the_more_confident():
-    assert decide(_p(7, 0.9), _p(1, 0.6))[0][0] == 7
+def test_disagreeing_models_settle_on_their_mean_with_the_cnn_counted_twice():
+    answer, confidence = decide(_p(7, 0.9), _p(1, 0.6))  # the more confident FNN no longer wins outright
+    assert answer[0] == 1 and np.isclose(confidence[0], (0.1 / 9 + 2 * 0.6) / 3)
+    assert decide(_p(7, 0.9), _p(1, 0.4))[0][0] == 7  # a CNN that is unsure does not outweigh a sure FNN
     assert decide(_p(7, 0.4), _p(1, 0.6))[0][0] == 1
 
 

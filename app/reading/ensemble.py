@@ -1,9 +1,9 @@
 """Four nets, one answer (five readings for someone the app has learned from).
 
 `fnn` and `cnn` are the shipped weights and never change; `fnn_online` and `cnn_online` start as
-copies and learn from corrections. The answer comes from the online pair with the original app's
-rule: if their top-1s agree that is the answer; if both are unsure (top-1 < 0.5) nothing is
-recognised; otherwise the more confident one wins. For a person with their own last layer
+copies and learn from corrections. The answer comes from the online pair (`decide`): if their top-1s
+agree that is the answer; if they disagree and both are unsure (top-1 < 0.5) nothing is recognised;
+otherwise their mean with the CNN counted twice decides. For a person with their own last layer
 (`app.online.personal`) that layer reads too, and while it is trusted the answer is its blend with the
 online pair, weighted towards the person (`PERSONAL_WEIGHT`). When the page sends the pen's path, the strokes net
 (app.nets.strokes) reads it too, and the online pair and it answer together (`with_strokes`): on writers the nets
@@ -26,6 +26,7 @@ SHIPPED = ("fnn", "cnn")  # trained offline, never changed while serving
 ONLINE = ("fnn_online", "cnn_online")  # copies of the shipped pair that corrections teach
 MODEL_NAMES = SHIPPED + ONLINE
 UNSURE = 0.5
+CNN_WEIGHT = 2.0  # how much more the CNN's reading counts when the pair disagree (`decide`)
 PERSONAL_WEIGHT = 0.7  # of the person's layer in the blend; the online pair's mean has the rest
 FLOOR = 1e-6  # probabilities are clipped here before they are multiplied, so no net's zero is final
 
@@ -78,15 +79,25 @@ class DigitModel(Protocol):
     def proba_from_features(self, features: np.ndarray) -> np.ndarray: ...
 
 
-def decide(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Answers (−1 where not recognised) and confidences for batches of two models' probabilities."""
-    top_a, top_b = first.argmax(axis=1), second.argmax(axis=1)
-    conf_a, conf_b = first.max(axis=1), second.max(axis=1)
-    agree = top_a == top_b
-    a_wins = conf_a >= conf_b
-    answer = np.where(agree | a_wins, top_a, top_b)
-    confidence = np.where(agree, np.maximum(conf_a, conf_b), np.where(a_wins, conf_a, conf_b))
-    unsure = ~agree & (conf_a < UNSURE) & (conf_b < UNSURE)
+def decide(fnn: np.ndarray, cnn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Answers (−1 where not recognised) and confidences for batches of the FNN's and the CNN's probabilities.
+
+    Agreeing top-1s are the answer, with the higher of their confidences. Disagreeing ones recognise nothing if
+    both are below UNSURE; otherwise the top of their mean with the CNN counted `CNN_WEIGHT` times is the answer,
+    and that mean's top its confidence. The original app let the more confident net win, so an FNN sure of a
+    wrong digit overruled the CNN, which reads unseen writers better (models/README.md, "The answer rule").
+
+    >>> fnn, cnn = np.array([[0.0, 0.9, 0.1]]), np.array([[0.0, 0.2, 0.8]])  # the more confident FNN says 1
+    >>> [int(a) for a in decide(fnn, cnn)[0]], [int(a) for a in decide(fnn, fnn)[0]]
+    ([2], [1])
+    """
+    top_fnn, top_cnn = fnn.argmax(axis=1), cnn.argmax(axis=1)
+    conf_fnn, conf_cnn = fnn.max(axis=1), cnn.max(axis=1)
+    agree = top_fnn == top_cnn
+    weighted = (fnn + CNN_WEIGHT * cnn) / (1.0 + CNN_WEIGHT)
+    answer = np.where(agree, top_cnn, weighted.argmax(axis=1))
+    confidence = np.where(agree, np.maximum(conf_fnn, conf_cnn), weighted.max(axis=1))
+    unsure = ~agree & (conf_fnn < UNSURE) & (conf_cnn < UNSURE)
     return np.where(unsure, -1, answer), confidence
 
 
@@ -139,8 +150,8 @@ def combine(fnn_online: np.ndarray, cnn_online: np.ndarray, mine: np.ndarray | N
 
     >>> sure, unsure = np.eye(10)[[3]], np.full((1, 10), 0.1)
     >>> chosen = combine(sure, unsure)
-    >>> int(chosen.answer[0]), float(chosen.confidence[0]), chosen.answered_by
-    (3, 1.0, 'online')
+    >>> int(chosen.answer[0]), round(float(chosen.confidence[0]), 2), chosen.answered_by
+    (3, 0.4, 'online')
     """
     online, confidence = decide(fnn_online, cnn_online)
     pooled = (fnn_online + cnn_online) / 2 if strokes is None else with_strokes(fnn_online, cnn_online, strokes)

@@ -42,7 +42,7 @@ SHARED = ROOT.parent / "shared"
 
 
 def pair_answer(models: dict, names: tuple[str, str] = ("fnn", "cnn")) -> int:
-    """A pair's answer under the served rule (`decide`), from their top-1s in the response (the shipped pair by default)."""
+    """A pair's answer under the served rule (`decide`), from their top-1s in the response (shipped pair by default)."""
     (a, pa), (b, pb) = models[names[0]]["top3"][0], models[names[1]]["top3"][0]
     first, second = np.full((1, 10), (1 - pa) / 9), np.full((1, 10), (1 - pb) / 9)
     first[0, a], second[0, b] = pa, pb

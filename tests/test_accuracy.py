@@ -14,7 +14,7 @@ from app.runtime import ensemble
 pytestmark = pytest.mark.slow  # measurement runs of minutes: `-m 'not slow'` skips them locally
 
 # floors a little below what the committed weights measure, so that a worse retraining fails
-PICTURE_FLOOR = 0.985  # measured 0.9913 (writers 25–30, the cross-validation's last fold)
+PICTURE_FLOOR = 0.985  # measured 0.9933 (writers 25–30, the cross-validation's last fold; 0.9913 by the old rule)
 STROKES_FLOOR = 0.993  # measured 0.9980
 
 
@@ -25,7 +25,7 @@ def test_mnist_test_set_accuracy(app, mnist_dir):
     print("MNIST test accuracy:", figures)
     assert figures["cnn"] >= 0.994  # measured 0.9951
     assert figures["fnn"] >= 0.984  # 0.9863
-    assert figures["ensemble"] >= 0.994  # 0.9950
+    assert figures["ensemble"] >= 0.994  # 0.9953 (0.9950 before the CNN-weighted rule)
 
 
 @pytest.fixture(scope="module")

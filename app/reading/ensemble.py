@@ -94,8 +94,8 @@ def decide(fnn: np.ndarray, cnn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     top_fnn, top_cnn = fnn.argmax(axis=1), cnn.argmax(axis=1)
     conf_fnn, conf_cnn = fnn.max(axis=1), cnn.max(axis=1)
     agree = top_fnn == top_cnn
-    weighted = (fnn + CNN_WEIGHT * cnn) / (1.0 + CNN_WEIGHT)
-    answer = np.where(agree, top_cnn, weighted.argmax(axis=1))
+    weighted = (fnn + CNN_WEIGHT * cnn) / (1.0 + CNN_WEIGHT)  # its top is also the pair's, where they agree
+    answer = weighted.argmax(axis=1)
     confidence = np.where(agree, np.maximum(conf_fnn, conf_cnn), weighted.max(axis=1))
     unsure = ~agree & (conf_fnn < UNSURE) & (conf_cnn < UNSURE)
     return np.where(unsure, -1, answer), confidence
@@ -109,7 +109,8 @@ def top3(probs: np.ndarray) -> list[list[float]]:
 @dataclass(frozen=True)
 class Answers:
     """A batch's answers under the rule above: `answer` is −1 where nothing is recognised; `online` is the online
-    pair's own answer; `distribution` (N×10) is what the answer was read from (the pair's mean, or the blend)."""
+    pair's own answer; `distribution` (N×10) is the pair's plain mean, or the blend (what top-3s and a number's
+    segmentation read; the pair's own answer weighs the CNN more where they disagree, `decide`)."""
 
     answer: np.ndarray
     confidence: np.ndarray

@@ -18,7 +18,10 @@ worker_connections = threads
 keepalive = 0
 raw_env = ["OPENBLAS_NUM_THREADS=1"]
 timeout = 60
-accesslog = "-"
+# No access line of gunicorn's own by default: the platform's router logs every request (Heroku's with method, path,
+# status, bytes and service time), and formatting one here cost about 6 % of a prediction's worker CPU under wrk
+# (py-spy, bench/predict.py). GUNICORN_CMD_ARGS="--access-logfile -" turns it on, in this format:
+accesslog = None
 # no client address: people are only ever a salted hash
 access_log_format = "%(m)s %(U)s %(s)s %(B)s bytes %(M)s ms"
 # gunicorn's own and access logs as JSON lines, like the app's (app/logs.py), and with no IP address:

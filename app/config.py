@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # other origins allowed to call the API, comma-separated; none = same origin only
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     proxy_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For hops); 1 on Heroku
+    # spectree's check of every answer against its response model (a mismatch is a logged 500): on in the tests, where
+    # every operation's answers are exercised; off by default, as it cost about 4 % of a prediction's CPU
+    check_responses: bool = False
     guard_margin: float = 0.005  # canary accuracy may fall at most this far below the shipped models'
 
     def index_url(self) -> str:

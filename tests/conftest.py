@@ -36,7 +36,7 @@ def make_app(tmp_path_factory: pytest.TempPathFactory) -> MakeApp:
             config["DATA_DIR"] = tmp_path_factory.mktemp("var")
         return create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "RATE_LIMIT": UNLIMITED,
                            "INSIGHT_RATE_LIMIT": UNLIMITED, "LEARN_WAIT_SECONDS": 60,
-                           "LEARNING": False, **config})
+                           "LEARNING": False, "CHECK_RESPONSES": True, **config})
 
     return make
 

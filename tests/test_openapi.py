@@ -30,6 +30,7 @@ from schemathesis import checks
 from app import create_app
 from app.config import ROOT
 from app.offline import nondigits, pendigits
+from app.runtime import runtime
 from app.web.schemas import ERROR_CODES, SEVEN_DATA_URL
 from tests.conftest import UNLIMITED
 
@@ -49,7 +50,7 @@ RESPONSE_CHECKS = [
 
 def _make_app(data_dir: Path, **config) -> Flask:
     app = create_app({"TESTING": True, "MODEL_DIR": ROOT / "models", "DATA_DIR": data_dir, "ADMIN_TOKEN": TOKEN,
-                      "RATE_LIMIT": UNLIMITED, "INSIGHT_RATE_LIMIT": UNLIMITED, **config})
+                      "RATE_LIMIT": UNLIMITED, "INSIGHT_RATE_LIMIT": UNLIMITED, "CHECK_RESPONSES": True, **config})
     return app
 
 
@@ -253,3 +254,17 @@ def test_why_nothing_is_recognised_is_described_and_a_not_a_digit_answer_conform
     response = fuzzed_app.test_client().post("/api/predict", json={"image": pendigits.data_url(minus)})
     _conforms(response, "/api/predict", status=200)
     assert response.get_json()["reason"] == "not_a_digit"
+
+
+@pytest.mark.parametrize("checked", [True, False])
+def test_an_answer_that_breaks_its_response_model_is_a_500_where_answers_are_checked(make_app, checked):
+    """With `check_responses` (on in every test app) an answer off its own schema is our bug: a 500 in the one error
+    shape. Production leaves the check off (its cost, config.py) and sends the answer as it is."""
+    app = make_app(CHECK_RESPONSES=checked)
+    with app.app_context():
+        runtime().ensemble.versions["fnn_online"] = -1  # a count below zero: not a ModelVersion
+    response = app.test_client().get("/api/health")
+    if checked:
+        assert response.status_code == 500 and response.get_json()["error"]["code"] == "internal_error"
+    else:
+        assert response.status_code == 200 and response.get_json()["model_version"]["fnn_online"] == -1

@@ -33,7 +33,7 @@ def web_server(data_dir: Path, **env: str) -> Iterator[WebServer]:
     """gunicorn serving `create_app()` from the repository root once it listens; stopped with SIGTERM after."""
     port = free_port()
     environment = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DIGITDRAW_DATA_DIR": str(data_dir),
-                   **env}
+                   "DIGITDRAW_CHECK_RESPONSES": "true", **env}
     process = subprocess.Popen([str(GUNICORN), "app:create_app()"], cwd=ROOT, env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     server = WebServer(port, process)

@@ -51,9 +51,9 @@ def conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray
 
 
 def max_pool(x: np.ndarray) -> np.ndarray:
-    """2×2 max pooling with stride 2 (the sides here are even: 28 → 14 → 7)."""
-    n, h, w, c = x.shape
-    return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+    """2×2 max pooling with stride 2 (the sides here are even: 28 → 14 → 7): the larger of the four corners'
+    strided views, element by element, which NumPy does several times faster than a max over two axes."""
+    return np.maximum(np.maximum(x[:, 0::2, 0::2], x[:, 0::2, 1::2]), np.maximum(x[:, 1::2, 0::2], x[:, 1::2, 1::2]))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

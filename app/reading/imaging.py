@@ -173,17 +173,17 @@ def ink_map(image: Image.Image) -> np.ndarray:
     """
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         with_alpha = image if image.mode in ("RGBA", "LA") else image.convert("RGBA")
-        alpha = np.asarray(with_alpha.getchannel("A"), dtype=np.float32) / 255.0  # only the channel we need
-        if alpha.min() < 1.0:
-            return alpha
+        alpha = np.asarray(with_alpha.getchannel("A"))  # only the channel we need, as bytes until it counts
+        if alpha.min() < 255:
+            return np.divide(alpha, np.float32(255.0), dtype=np.float32)
     grey = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     return grey if np.median(border) < 0.5 else 1.0 - grey
 
 
 def _bounding_box(ink: np.ndarray) -> tuple[slice, slice]:
-    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
-    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+    inked = ink > INK_THRESHOLD
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
     if rows.size == 0:
         raise DrawingError("empty_drawing", "The canvas is empty: draw a digit first.")
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass, fields
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,8 @@ NETS = 5
 INK = 0.3  # a pixel this dark counts as ink for the extent and the pieces
 MAX_PIECES = 4
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# pixels that share an edge are one piece (scipy's default, built once here rather than on every call)
+EDGE_NEIGHBOURS = ndimage.generate_binary_structure(2, 1)
 
 
 def ink_features(x: np.ndarray) -> np.ndarray:
@@ -53,7 +56,7 @@ def ink_features(x: np.ndarray) -> np.ndarray:
         rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
         height = (rows[-1] - rows[0] + 1) / 20 if rows.size else 0.0
         width = (cols[-1] - cols[0] + 1) / 20 if cols.size else 0.0
-        pieces = min(ndimage.label(ink)[1], MAX_PIECES)
+        pieces = min(ndimage.label(ink, EDGE_NEIGHBOURS)[1], MAX_PIECES)
         out[i] = (image.sum() / 100, height, width, np.log((width + 0.05) / (height + 0.05)), pieces)
     return out
 
@@ -129,11 +132,19 @@ class Scorer:
     b2: np.ndarray  # (NETS,)
     threshold: float
 
+    @cached_property
+    def hidden_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every net's hidden layer side by side, (features, NETS·HIDDEN) and its bias: one matrix product for all
+        of them (half the time of a product per net)."""
+        nets, width, hidden = self.w1.shape
+        return np.ascontiguousarray(self.w1.transpose(1, 0, 2).reshape(width, nets * hidden)), self.b1.reshape(-1)
+
     def score(self, feature_rows: np.ndarray) -> np.ndarray:
         """Probability-like score in (0, 1) that each row is not a digit: the sigmoid of the nets' mean logit."""
         standard = (feature_rows - self.mean) / self.scale
-        hidden = np.maximum(np.einsum("nf,kfh->knh", standard, self.w1) + self.b1[:, np.newaxis, :], 0.0)
-        logit = (np.einsum("knh,kh->kn", hidden, self.w2) + self.b2[:, np.newaxis]).mean(axis=0)
+        kernel, bias = self.hidden_columns
+        hidden = np.maximum(standard @ kernel + bias, 0.0).reshape(len(feature_rows), *self.w2.shape)
+        logit = ((hidden * self.w2).sum(axis=2) + self.b2).mean(axis=1)
         return 1.0 / (1.0 + np.exp(-np.clip(logit, -50, 50)))
 
 

@@ -216,3 +216,28 @@ def test_a_png_of_nothing_but_pixels_is_stored_as_sent_and_any_other_is_encoded_
         picture = open_image(upload)
         stored = stored_png(upload, picture)
         assert stored != upload and stored == as_png(picture), why
+
+
+def _idat_replaced(png: bytes, payload: bytes) -> bytes:
+    """`png` (one IDAT chunk) with that chunk's data replaced and its checksum made sound again."""
+    start = png.index(b"IDAT") - 4
+    end = png.index(b"IEND") - 4
+    chunk = b"IDAT" + payload
+    return png[:start] + len(payload).to_bytes(4, "big") + chunk + zlib.crc32(chunk).to_bytes(4, "big") + png[end:]
+
+
+def test_a_plain_png_decodes_to_the_pixels_pillow_reads_and_a_damaged_one_is_refused():
+    """Canvas PNGs take libspng's faster path (open_image): the same mode and pixels as Pillow's own decoder, for
+    grey, RGB and RGBA; damaged pixel data behind sound checksums is still a corrupt image, not a crash."""
+    rng = np.random.default_rng(0)
+    for pixels in (rng.integers(0, 256, (31, 47), dtype=np.uint8), rng.integers(0, 256, (20, 9, 3), dtype=np.uint8),
+                   rng.integers(0, 256, (280, 280, 4), dtype=np.uint8)):
+        png = _encoded(Image.fromarray(pixels))
+        fast, reference = open_image(png), Image.open(io.BytesIO(png))
+        assert (fast.format, fast.mode, fast.size) == ("PNG", reference.mode, reference.size)
+        assert fast.tobytes() == reference.tobytes()
+    plain = _encoded(Image.new("RGBA", (40, 40)))
+    for damaged in (b"\x00" * 10, zlib.compress(b"\x00" * 5), zlib.compress(b"\x07" * (40 * 161))):
+        with pytest.raises(DrawingError) as caught:
+            open_image(_idat_replaced(plain, damaged))
+        assert caught.value.code == "corrupt_image"

@@ -19,6 +19,7 @@ import re
 import zlib
 
 import numpy as np
+import pyspng
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage, sparse
 from skimage.morphology import skeletonize
@@ -86,6 +87,8 @@ def open_image(raw: bytes) -> Image.Image:
     width, height = image.size
     if width > MAX_SIDE or height > MAX_SIDE:
         raise DrawingError("image_too_large", f"The image is {width}×{height}; the limit is {MAX_SIDE}×{MAX_SIDE}.")
+    if _only_pixels(raw):
+        return _plain_png(raw)
     try:
         image.load()
         # a phone photo of a drawing is stored sideways with an EXIF note to turn it: turn it first
@@ -94,6 +97,19 @@ def open_image(raw: bytes) -> Image.Image:
         raise DrawingError("corrupt_image", "The image data is damaged or incomplete.") from None
     upright.format = image.format
     return upright
+
+
+def _plain_png(raw: bytes) -> Image.Image:
+    """A PNG of nothing but pixels (`_only_pixels`: what a canvas sends, 8-bit grey, RGB or RGBA, no EXIF to turn
+    it by) decoded by libspng, which takes a 280×280 canvas in three quarters of Pillow's time: the largest single
+    cost of a prediction. The pixels are the same; Pillow decodes every other image."""
+    try:
+        pixels = pyspng.load(raw)
+    except RuntimeError:
+        raise DrawingError("corrupt_image", "The image data is damaged or incomplete.") from None
+    image = Image.fromarray(pixels)
+    image.format = "PNG"
+    return image
 
 
 def decode_image(payload: str) -> Image.Image:
